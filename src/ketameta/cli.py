@@ -1,0 +1,161 @@
+"""``ketameta``: command-line entry point (used by the Snakemake rules and by people).
+
+Heavy libraries are imported inside the commands so that ``ketameta --help`` stays fast.
+A user mistake prints one line, ``ketameta: error: <file>, line N, column 'x': <rule>``, and exits
+with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DEFAULT_CONFIG = "config/config.yaml"
+
+
+def _settings(args):
+    from ketameta.config import load_settings
+
+    return load_settings(args.config, root=".")
+
+
+def cmd_validate(args) -> int:
+    from ketameta.workflow import effects_table
+
+    settings = _settings(args)
+    table = effects_table(settings)
+    for spec in settings.analyses:
+        part = table[table["analysis"] == spec.name] if len(table) else table
+        print(f"{spec.name}: k = {int(part['included'].sum()) if len(part) else 0}")
+    print("ok: config and data are valid")
+    return 0
+
+
+def cmd_effects(args) -> int:
+    from ketameta.workflow import step_effects
+
+    step_effects(_settings(args), args.out)
+    return 0
+
+
+def cmd_pool(args) -> int:
+    from ketameta.workflow import step_pooled
+
+    step_pooled(_settings(args), args.effects, args.out)
+    return 0
+
+
+def cmd_forest(args) -> int:
+    from ketameta.workflow import step_forest
+
+    step_forest(_settings(args), args.effects, args.pooled, args.outdir)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from ketameta.workflow import step_report
+
+    step_report(_settings(args), args.effects, args.pooled, args.out)
+    return 0
+
+
+def cmd_show(args) -> int:
+    """Print pooled estimates from ``pooled.csv`` on the reading scale."""
+    import pandas as pd
+
+    from ketameta.errors import InputError
+
+    try:
+        table = pd.read_csv(args.pooled, keep_default_na=True).fillna({"subgroup": ""})
+    except FileNotFoundError:
+        raise InputError(
+            "not found; run the workflow first (snakemake --cores 4)", file=args.pooled
+        ) from None
+    sel = table
+    if args.analysis:
+        sel = sel[sel["analysis"].isin(args.analysis)]
+        if sel.empty:
+            raise InputError(f"no analysis named {', '.join(args.analysis)}", file=args.pooled)
+    if args.method:
+        sel = sel[sel["method"] == args.method]
+    if args.test:
+        sel = sel[sel["test"] == args.test]
+    if not args.subgroups:
+        sel = sel[sel["subgroup"] == ""]
+    cols = [
+        "analysis",
+        "subgroup",
+        "measure",
+        "method",
+        "test",
+        "k",
+        "n_participants",
+        "estimate_bt",
+        "ci_low_bt",
+        "ci_high_bt",
+        "pi_low_bt",
+        "pi_high_bt",
+        "tau2",
+        "i2",
+    ]
+    with pd.option_context(
+        "display.width", 200, "display.max_columns", 30, "display.float_format", "{:.4f}".format
+    ):
+        print(sel[cols].to_string(index=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ketameta",
+        description="Reproducible meta-analysis of ketamine trials. The full workflow runs with "
+        "`snakemake --cores 4`; these commands run its steps one at a time.",
+    )
+    parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name, func, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument(
+            "--config", default=DEFAULT_CONFIG, help="config file (default: %(default)s)"
+        )
+        p.set_defaults(func=func)
+        return p
+
+    add("validate", cmd_validate, "check the config and data; print k per analysis")
+    p = add("effects", cmd_effects, "write study-level effect sizes")
+    p.add_argument("--out", default="results/tables/effects.csv")
+    p = add("pool", cmd_pool, "fit the configured models; write pooled.csv")
+    p.add_argument("--effects", default="results/tables/effects.csv")
+    p.add_argument("--out", default="results/tables/pooled.csv")
+    p = add("forest", cmd_forest, "draw forest plots")
+    p.add_argument("--effects", default="results/tables/effects.csv")
+    p.add_argument("--pooled", default="results/tables/pooled.csv")
+    p.add_argument("--outdir", default="results/figures")
+    p = add("report", cmd_report, "write the Markdown report")
+    p.add_argument("--effects", default="results/tables/effects.csv")
+    p.add_argument("--pooled", default="results/tables/pooled.csv")
+    p.add_argument("--out", default="results/report.md")
+    p = sub.add_parser("show", help="print pooled estimates (reading scale) from pooled.csv")
+    p.add_argument("analysis", nargs="*", help="analysis names (default: all)")
+    p.add_argument("--pooled", default="results/tables/pooled.csv")
+    p.add_argument("--method", default="REML", help="tau2 method or FE (default: %(default)s)")
+    p.add_argument("--test", default="z", help="z or knha (default: %(default)s)")
+    p.add_argument("--subgroups", action="store_true", help="also show subgroup rows")
+    p.set_defaults(func=cmd_show)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ketameta.errors import InputError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"ketameta: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

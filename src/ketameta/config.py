@@ -1,0 +1,197 @@
+"""Load and validate the workflow configuration against ``schema.yaml``.
+
+The schema (JSON Schema, shipped in the package and linked as ``config/schema.yaml``) rejects
+unknown keys, unknown method names and out-of-range values; defaults are filled from it. Config
+values are data: nothing from a config is passed to eval, exec or a shell.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ketameta.errors import InputError
+
+SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
+
+
+def _yaml_loader():
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        """SafeLoader that refuses duplicated mapping keys (YAML silently keeps the last one)."""
+
+    def construct_mapping(loader, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}'", key_node.start_mark
+                )
+            seen.add(key)
+        return loader.construct_mapping(node, deep=deep)
+
+    UniqueKeyLoader.add_constructor(
+        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping
+    )
+    return UniqueKeyLoader
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file safely; syntax errors become :class:`InputError` with the line."""
+    import yaml
+
+    label = str(path)
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("config file not found", file=label)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not valid UTF-8", file=label) from None
+    try:
+        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise InputError(
+            f"invalid YAML: {exc.problem or exc.context}", file=label, line=line
+        ) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", file=label) from None
+
+
+def load_schema() -> dict:
+    import yaml
+
+    return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def _key_path(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _fill_defaults(instance: Any, schema: dict) -> Any:
+    if not isinstance(instance, dict) or schema.get("type") != "object":
+        return instance
+    for name, sub in schema.get("properties", {}).items():
+        if name not in instance and "default" in sub:
+            instance[name] = copy.deepcopy(sub["default"])
+        if name in instance:
+            _fill_defaults(instance[name], sub)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for name, value in instance.items():
+            if name not in schema.get("properties", {}):
+                _fill_defaults(value, extra)
+    return instance
+
+
+def validate_config(config: Any, label: str = "config") -> dict:
+    """Validate a parsed config against the schema and return a copy with defaults filled."""
+    import jsonschema
+
+    if not isinstance(config, dict):
+        raise InputError("the config must be a mapping of keys to values", file=label)
+    schema = load_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (list(e.absolute_path), e.message))
+    if errors:
+        err = errors[0]
+        path = list(err.absolute_path)
+        if err.validator == "additionalProperties":
+            allowed = sorted(err.schema.get("properties", {}))
+            unknown = sorted(set(err.instance) - set(allowed))
+            where = _key_path(path + [unknown[0]]) if unknown else _key_path(path)
+            hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+            raise InputError(f"unknown key{hint}", file=label, key=where)
+        if err.validator == "enum":
+            choices = ", ".join(str(c) for c in err.validator_value)
+            raise InputError(
+                f"{err.instance!r} is not one of: {choices}", file=label, key=_key_path(path)
+            )
+        if err.validator == "required":
+            raise InputError(
+                err.message.replace("'", "", 0), file=label, key=_key_path(path) or None
+            )
+        if err.validator == "pattern":
+            raise InputError(
+                f"{err.instance!r} contains characters that are not allowed",
+                file=label,
+                key=_key_path(path),
+            )
+        if err.validator == "propertyNames":
+            raise InputError(
+                f"{err.instance!r} is not an allowed name (letters, digits, _ and -)",
+                file=label,
+                key=_key_path(path),
+            )
+        raise InputError(err.message, file=label, key=_key_path(path) or None)
+    return _fill_defaults(copy.deepcopy(config), schema)
+
+
+def check_data_path(value: str, root: Path, label: str, key: str) -> Path:
+    """Resolve a data path and refuse one that leaves the workflow directory."""
+    path = Path(value)
+    if path.is_absolute():
+        raise InputError("must be a path relative to the workflow directory", file=label, key=key)
+    resolved = (root / path).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise InputError(f"'{value}' points outside the workflow directory", file=label, key=key)
+    return resolved
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A validated configuration, ready for the package (paths resolved, defaults filled)."""
+
+    raw: dict
+    root: Path
+    studies_path: Path
+    arms_path: Path
+
+    @property
+    def analyses(self):
+        from ketameta.effects import AnalysisSpec
+
+        return [
+            AnalysisSpec(
+                name=name,
+                outcome=a["outcome"],
+                timepoint=a["timepoint"],
+                measure=a["measure"],
+                filters={k: list(v) for k, v in a.get("filters", {}).items()},
+                subgroup=a.get("subgroup"),
+            )
+            for name, a in self.raw["analyses"].items()
+        ]
+
+    @property
+    def effect_options(self):
+        from ketameta.effects import EffectOptions
+
+        return EffectOptions(**self.raw["effects"])
+
+    def title(self, name: str) -> str:
+        a = self.raw["analyses"][name]
+        return a.get("title") or f"{a['outcome']} at {a['timepoint']} ({a['measure']})"
+
+
+def settings_from_dict(config: Any, root: str | Path = ".", label: str = "config") -> Settings:
+    """Validate a config mapping (e.g. Snakemake's merged ``config``) into :class:`Settings`."""
+    cfg = validate_config(config, label)
+    root = Path(root)
+    studies = check_data_path(cfg["data"]["studies"], root, label, "data.studies")
+    arms = check_data_path(cfg["data"]["arms"], root, label, "data.arms")
+    return Settings(raw=cfg, root=root, studies_path=studies, arms_path=arms)
+
+
+def load_settings(path: str | Path, root: str | Path = ".") -> Settings:
+    """Read, validate and resolve a config file."""
+    return settings_from_dict(read_yaml(path), root, str(path))

@@ -1,0 +1,377 @@
+"""Load and validate the raw data files (``studies.csv`` and ``arms.csv``).
+
+The contract is documented column by column in ``data/raw/README.md``. Every check here raises
+:class:`~ketameta.errors.InputError` naming the file, the line (header = line 1) and the
+column, so a user can fix the file without reading Python. Only the required columns must be
+present; any other column is carried along untouched.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ketameta.errors import InputError
+
+SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+DESIGNS = ("parallel", "crossover")
+ROUTES = ("IV", "IN", "oral", "IM", "SC", "ID")
+ROLES = ("treatment", "control")
+COMPARATOR_TYPES = ("placebo", "active_placebo", "active")
+CONDITIONS = ("unipolar", "bipolar", "mixed")
+CONFIDENCE = ("high", "medium", "low")
+
+STUDY_COLUMNS = (
+    "study_id",
+    "author",
+    "year",
+    "design",
+    "population",
+    "drug",
+    "route",
+    "comparator",
+)
+ARM_COLUMNS = (
+    "study_id",
+    "arm_id",
+    "role",
+    "dose",
+    "outcome",
+    "timepoint",
+    "n",
+    "source",
+    "derived",
+)
+ID_COLUMNS = ("doi", "pmid", "registration")  # at least one filled per study
+LINE = "_line"  # 1-based line number of each row in its file, kept for error messages
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated trial data: one row per study and one row per arm x outcome x timepoint."""
+
+    studies: pd.DataFrame
+    arms: pd.DataFrame
+    studies_path: str
+    arms_path: str
+
+    def arms_with_studies(self) -> pd.DataFrame:
+        """Arms joined with their study-level columns (study columns win on a name clash)."""
+        study_cols = [c for c in self.studies.columns if c != LINE]
+        arm_cols = [c for c in self.arms.columns if c not in study_cols or c == "study_id"]
+        return self.arms[arm_cols].merge(self.studies[study_cols], on="study_id", how="left")
+
+
+def read_csv_strict(path: str | Path, label: str | None = None) -> pd.DataFrame:
+    """Read a comma-separated UTF-8 file into a frame of strings, one line number per row.
+
+    Rejects what spreadsheets silently produce: a byte-order mark, another encoding, another
+    delimiter, ragged rows and duplicated column names.
+    """
+    label = label or str(path)
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("file not found", file=label)
+    raw = p.read_bytes()
+    if not raw.strip():
+        raise InputError("file is empty (a header row is required)", file=label)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise InputError(
+            "file starts with a UTF-8 byte-order mark (BOM); save it as plain UTF-8", file=label
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+            file=label,
+            line=bad_line,
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:  # pragma: no cover - empty handled above
+        raise InputError(f"cannot read the header: {exc}", file=label, line=1) from None
+    header = [h.strip() for h in header]
+    if len(header) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+            if sep in header[0]:
+                raise InputError(
+                    f"the header is separated by {name}; columns must be separated by commas",
+                    file=label,
+                    line=1,
+                )
+    seen: set[str] = set()
+    for name in header:
+        if not name:
+            raise InputError("empty column name in the header", file=label, line=1)
+        if name in seen:
+            raise InputError(f"column '{name}' appears twice in the header", file=label, line=1)
+        seen.add(name)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) != len(header):
+                raise InputError(
+                    f"has {len(row)} fields but the header has {len(header)}",
+                    file=label,
+                    line=reader.line_num,
+                )
+            rows.append([c.strip() for c in row])
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV: {exc}", file=label, line=reader.line_num) from None
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    frame[LINE] = lines
+    return frame
+
+
+class _Checker:
+    """Column checks that raise one :class:`InputError` naming file, line and column."""
+
+    def __init__(self, frame: pd.DataFrame, label: str) -> None:
+        self.frame = frame
+        self.label = label
+
+    def fail(self, idx: int, column: str | None, message: str) -> None:
+        raise InputError(
+            message, file=self.label, line=int(self.frame.at[idx, LINE]), column=column
+        )
+
+    def require_columns(self, columns: Sequence[str]) -> None:
+        missing = [c for c in columns if c not in self.frame.columns]
+        if missing:
+            raise InputError(
+                "missing required column(s): " + ", ".join(missing), file=self.label, line=1
+            )
+
+    def nonempty(self, column: str) -> None:
+        for idx, value in self.frame[column].items():
+            if value == "":
+                self.fail(idx, column, "is empty but required")
+
+    def pattern(self, column: str, regex: re.Pattern[str], what: str, allow_empty=False) -> None:
+        for idx, value in self.frame[column].items():
+            if value == "" and allow_empty:
+                continue
+            if not regex.match(value):
+                self.fail(idx, column, f"{value!r} is not {what}")
+
+    def choice(self, column: str, allowed: Sequence[str], allow_empty: bool = False) -> None:
+        for idx, value in self.frame[column].items():
+            if value == "" and allow_empty:
+                continue
+            if value not in allowed:
+                self.fail(idx, column, f"{value!r} is not one of: {', '.join(allowed)}")
+
+    def number(
+        self,
+        column: str,
+        *,
+        integer: bool,
+        allow_empty: bool,
+        rule: Callable[[float], bool] | None = None,
+        rule_text: str = "",
+    ) -> pd.Series:
+        out = []
+        for idx, value in self.frame[column].items():
+            if value == "":
+                if not allow_empty:
+                    self.fail(idx, column, "is empty but required")
+                out.append(math.nan)
+                continue
+            try:
+                number = float(value)
+            except ValueError:
+                kind = "an integer" if integer else "a number"
+                self.fail(idx, column, f"{value!r} is not {kind}")
+            if not math.isfinite(number):
+                self.fail(idx, column, f"{value!r} is not a finite number")
+            if integer and number != int(number):
+                self.fail(idx, column, f"{value!r} is not an integer")
+            if rule is not None and not rule(number):
+                self.fail(idx, column, f"{value} {rule_text}")
+            out.append(number)
+        return pd.Series(out, index=self.frame.index, dtype=float)
+
+    def unique(self, columns: Sequence[str]) -> None:
+        dup = self.frame.duplicated(subset=list(columns), keep="first")
+        if dup.any():
+            idx = dup[dup].index[0]
+            key = ", ".join(f"{c}={self.frame.at[idx, c]}" for c in columns)
+            first = self.frame[
+                (self.frame[list(columns)] == self.frame.loc[idx, list(columns)]).all(axis=1)
+            ].index[0]
+            self.fail(
+                idx,
+                columns[-1],
+                f"duplicate row ({key}); first seen on line {int(self.frame.at[first, LINE])}",
+            )
+
+
+def validate_studies(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Check ``studies.csv``; return it with ``year`` as an integer column."""
+    chk = _Checker(frame, label)
+    chk.require_columns(STUDY_COLUMNS)
+    id_cols = [c for c in ID_COLUMNS if c in frame.columns]
+    if "doi" not in frame.columns and "pmid" not in frame.columns:
+        raise InputError("missing required column: doi or pmid (one of them)", file=label, line=1)
+    if frame.empty:
+        raise InputError("has a header but no study rows", file=label)
+    chk.pattern("study_id", SLUG, "a valid id (letters, digits, '_', '.', '-')")
+    chk.unique(["study_id"])
+    for col in ("author", "population", "drug", "comparator"):
+        chk.nonempty(col)
+    years = chk.number(
+        "year",
+        integer=True,
+        allow_empty=False,
+        rule=lambda y: 1900 <= y <= 2100,
+        rule_text="is not a plausible year (1900-2100)",
+    )
+    chk.choice("design", DESIGNS)
+    chk.choice("route", ROUTES)
+    if "comparator_type" in frame.columns:
+        chk.choice("comparator_type", COMPARATOR_TYPES, allow_empty=True)
+    if "condition" in frame.columns:
+        chk.choice("condition", CONDITIONS, allow_empty=True)
+    for idx in frame.index:
+        if not any(frame.at[idx, c] for c in id_cols):
+            chk.fail(idx, "doi", "no doi, pmid or registration id; every study needs a source id")
+    if "pmid" in frame.columns:
+        chk.pattern("pmid", re.compile(r"^\d+$"), "a PubMed id (digits only)", allow_empty=True)
+    if "registration" in frame.columns:
+        chk.pattern(
+            "registration",
+            re.compile(r"^[A-Za-z]+[A-Za-z0-9-]*\d+$"),
+            "a trial registration id like NCT01234567",
+            allow_empty=True,
+        )
+    if "doi" in frame.columns:
+        chk.pattern(
+            "doi", re.compile(r"^10\.\d{4,9}/\S+$"), "a DOI like 10.1000/xyz", allow_empty=True
+        )
+    out = frame.copy()
+    out["year"] = years.astype(int)
+    return out
+
+
+def validate_arms(frame: pd.DataFrame, label: str, study_ids: set[str]) -> pd.DataFrame:
+    """Check ``arms.csv`` against the contract and against the known study ids."""
+    chk = _Checker(frame, label)
+    chk.require_columns(ARM_COLUMNS)
+    has_events = "events" in frame.columns
+    has_cont = "mean" in frame.columns and "sd" in frame.columns
+    if not has_events and not has_cont:
+        raise InputError(
+            "needs an 'events' column (binary outcomes) or 'mean' and 'sd' (continuous)",
+            file=label,
+            line=1,
+        )
+    if frame.empty:
+        raise InputError("has a header but no arm rows", file=label)
+    chk.pattern("study_id", SLUG, "a valid id (letters, digits, '_', '.', '-')")
+    for idx, sid in frame["study_id"].items():
+        if sid not in study_ids:
+            chk.fail(idx, "study_id", f"study '{sid}' is not in the studies file")
+    chk.pattern("arm_id", SLUG, "a valid id (letters, digits, '_', '.', '-')")
+    chk.choice("role", ROLES)
+    chk.pattern("outcome", SLUG, "a valid outcome name (letters, digits, '_', '.', '-')")
+    chk.pattern("timepoint", SLUG, "a valid timepoint label (letters, digits, '_', '.', '-')")
+    chk.nonempty("source")
+    if "confidence" in frame.columns:
+        chk.choice("confidence", CONFIDENCE, allow_empty=True)
+    n = chk.number(
+        "n",
+        integer=True,
+        allow_empty=False,
+        rule=lambda v: v > 0,
+        rule_text="is not a positive count",
+    )
+    out = frame.copy()
+    out["n"] = n
+    if has_events:
+        out["events"] = chk.number(
+            "events",
+            integer=True,
+            allow_empty=True,
+            rule=lambda v: v >= 0,
+            rule_text="is negative",
+        )
+        for idx in frame.index:
+            if out.at[idx, "events"] > out.at[idx, "n"]:
+                chk.fail(
+                    idx,
+                    "events",
+                    f"{int(out.at[idx, 'events'])} events is more than n = {int(n[idx])}",
+                )
+    else:
+        out["events"] = math.nan
+    if has_cont:
+        out["mean"] = chk.number("mean", integer=False, allow_empty=True)
+        out["sd"] = chk.number(
+            "sd",
+            integer=False,
+            allow_empty=True,
+            rule=lambda v: v > 0,
+            rule_text="is not a positive standard deviation",
+        )
+    else:
+        out["mean"] = math.nan
+        out["sd"] = math.nan
+    for idx in frame.index:
+        binary = not math.isnan(out.at[idx, "events"])
+        m_ok, s_ok = (not math.isnan(out.at[idx, c]) for c in ("mean", "sd"))
+        if binary and (m_ok or s_ok):
+            chk.fail(idx, "events", "a row holds either events (binary) or mean and sd, not both")
+        if not binary and not (m_ok and s_ok):
+            column = "events" if not (m_ok or s_ok) else ("sd" if m_ok else "mean")
+            chk.fail(idx, column, "needs events (binary outcome) or both mean and sd (continuous)")
+    out["n"] = out["n"].astype(int)
+    chk.unique(["study_id", "arm_id", "outcome", "timepoint"])
+    # An outcome must be one kind throughout, otherwise pooling would mix scales.
+    kind = out["events"].notna().map({True: "binary", False: "continuous"})
+    for outcome, kinds in kind.groupby(out["outcome"]):
+        if kinds.nunique() > 1:
+            idx = kinds[kinds != kinds.iloc[0]].index[0]
+            chk.fail(
+                idx,
+                "outcome",
+                f"outcome '{outcome}' is binary in some rows and continuous in others",
+            )
+    # One control arm per study x outcome x timepoint: several would make the comparison ambiguous.
+    controls = out[out["role"] == "control"]
+    dup = controls.duplicated(subset=["study_id", "outcome", "timepoint"])
+    if dup.any():
+        idx = dup[dup].index[0]
+        chk.fail(
+            idx,
+            "role",
+            f"study '{out.at[idx, 'study_id']}' has more than one control arm "
+            f"for {out.at[idx, 'outcome']} at {out.at[idx, 'timepoint']}",
+        )
+    return out
+
+
+def load_dataset(
+    studies_path: str | Path, arms_path: str | Path, labels: tuple[str, str] | None = None
+) -> Dataset:
+    """Read and validate both files; raise :class:`InputError` on the first problem.
+
+    ``labels`` are the names used in messages (default: the paths as given).
+    """
+    s_label, a_label = labels or (str(studies_path), str(arms_path))
+    studies = validate_studies(read_csv_strict(studies_path, s_label), s_label)
+    arms = validate_arms(read_csv_strict(arms_path, a_label), a_label, set(studies["study_id"]))
+    return Dataset(studies=studies, arms=arms, studies_path=s_label, arms_path=a_label)

@@ -1,0 +1,271 @@
+"""Forest plots as meta-analysts expect them (Lewis & Clarke 2001; metafor's ``forest.rma``).
+
+Study rows with the counts behind each estimate, squares sized by weight, the pooled diamond of the
+primary random-effects model, its prediction interval, a log-scaled axis for ratio measures, a
+reference line at no effect and direction labels. Output is deterministic: no dates, fixed ids.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ketameta.effects import RATIO_MEASURES, back_transform
+
+# Okabe & Ito (2008) colour-blind-safe palette.
+BLUE, ORANGE, GREY = "#0072B2", "#D55E00", "#555555"
+MEASURE_NAMES = {
+    "OR": "Odds ratio",
+    "RR": "Risk ratio",
+    "RD": "Risk difference",
+    "MD": "Mean difference",
+    "SMD": "Standardised mean difference (Hedges' g)",
+    "PLO": "Response proportion",
+}
+
+
+def _setup_matplotlib():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(
+        {
+            # stable element ids, so SVGs are byte-identical across runs
+            "svg.hashsalt": "ketameta",
+            "svg.fonttype": "none",
+            "font.family": "DejaVu Sans",
+            "font.size": 9,
+        }
+    )
+    return plt
+
+
+def _fmt(x: float, measure: str) -> str:
+    return f"{x:.2f}" if math.isfinite(x) else "NA"
+
+
+def _counts(row: pd.Series, measure: str) -> tuple[str, str]:
+    def cell(events, n, mean, sd):
+        if not np.isfinite(n):
+            return ""
+        n_txt = f"{n:g}" if float(n).is_integer() else f"{n:.1f}"
+        if np.isfinite(events):
+            e_txt = f"{events:g}" if float(events).is_integer() else f"{events:.1f}"
+            return f"{e_txt}/{n_txt}"
+        return f"{mean:.1f} ({sd:.1f}), {n_txt}"
+
+    return (
+        cell(row.events_treat, row.n_treat, row.mean_treat, row.sd_treat),
+        cell(row.events_ctrl, row.n_ctrl, row.mean_ctrl, row.sd_ctrl),
+    )
+
+
+def forest_plot(
+    effects: pd.DataFrame,
+    pooled: pd.DataFrame,
+    *,
+    title: str,
+    measure: str,
+    method: str,
+    test: str,
+    favourable: str = "higher",
+    treatment_label: str = "ketamine",
+    subgroup_name: str = "",
+    outputs: list[tuple[str, Path]],
+    dpi: int = 150,
+) -> None:
+    """Draw one forest plot and save it as each ``(format, path)`` of ``outputs``."""
+    plt = _setup_matplotlib()
+    from matplotlib.patches import Polygon
+    from matplotlib.transforms import blended_transform_factory
+
+    eff = effects.copy()
+    main = pooled[(pooled["method"] == method) & (pooled["test"] == test)]
+    overall = main[main["subgroup"] == ""]
+    sub_fits = main[main["subgroup"] != ""]
+    used = eff[eff["included"].astype(bool)]
+    w = 1.0 / (used["vi"] + (overall["tau2"].iloc[0] if len(overall) else 0.0))
+    eff["weight"] = np.nan
+    eff.loc[used.index, "weight"] = 100 * w / w.sum()
+    if sub_fits.empty:
+        blocks = [("", eff)]
+    else:
+        blocks = [
+            (lvl, eff[eff["subgroup"].astype(str) == lvl])
+            for lvl in sorted(eff["subgroup"].astype(str).unique())
+        ]
+
+    # Build the list of rows top to bottom: ("study", row) | ("header", text) | ("diamond", fit)
+    lines: list[tuple[str, object]] = []
+    for level, part in blocks:
+        if level:
+            lines.append(("header", level))
+        for _, r in part.sort_values(["label", "comparison"]).iterrows():
+            lines.append(("study", r))
+        if level:
+            fit = sub_fits[sub_fits["subgroup"].str.endswith(f"={level}")]
+            if len(fit) and int(fit["k"].iloc[0]) >= 2:
+                lines.append(("diamond", (f"Subtotal ({level})", fit.iloc[0], False)))
+            lines.append(("gap", None))
+    if len(overall):
+        lines.append(("diamond", ("Random effects", overall.iloc[0], True)))
+        if np.isfinite(overall["pi_low"].iloc[0]):
+            lines.append(("het", overall.iloc[0]))
+    n_lines = len(lines)
+    top_in, bottom_in, row_in = 0.75, 0.95, 0.26
+    height = top_in + bottom_in + row_in * (n_lines + 1)
+    fig = plt.figure(figsize=(10.0, height))
+    ax = fig.add_axes((0.43, bottom_in / height, 0.28, row_in * (n_lines + 1) / height))
+    ax.set_ylim(n_lines - 0.5, -1.5)
+    tr = blended_transform_factory(fig.transFigure, ax.transData)
+    single = measure == "PLO"
+    heads = [(0.01, "Study", "left"), (0.27, f"{treatment_label.capitalize()}", "center")]
+    if not single:
+        heads.append((0.36, "Control", "center"))
+    heads += [(0.85, f"{MEASURE_NAMES[measure]} [95% CI]", "right"), (0.97, "Weight", "right")]
+    for x, text, ha in heads:
+        ax.text(x, -1, text, transform=tr, ha=ha, va="center", fontweight="bold")
+    lows, highs = [], []
+    for i, (kind, item) in enumerate(lines):
+        if kind == "header":
+            label = str(item) if not subgroup_name else f"{subgroup_name}: {item}"
+            ax.text(0.01, i, label, transform=tr, ha="left", va="center", fontstyle="italic")
+        elif kind == "study":
+            r = item
+            t_txt, c_txt = _counts(r, measure)
+            ax.text(0.01, i, r["label"], transform=tr, ha="left", va="center")
+            ax.text(0.27, i, t_txt, transform=tr, ha="center", va="center")
+            if not single:
+                ax.text(0.36, i, c_txt, transform=tr, ha="center", va="center")
+            if bool(r["included"]):
+                y, se = r["yi"], math.sqrt(r["vi"])
+                lo, hi = y - 1.959963984540054 * se, y + 1.959963984540054 * se
+                lows.append(lo)
+                highs.append(hi)
+                size = 4 + 10 * math.sqrt(r["weight"] / 100)
+                ax.plot([lo, hi], [i, i], color=GREY, lw=1)
+                ax.plot([y], [i], marker="s", ms=size, color=BLUE, mec=BLUE)
+                est = back_transform(measure, [y, lo, hi])
+                ax.text(
+                    0.85,
+                    i,
+                    f"{_fmt(est[0], measure)} [{_fmt(est[1], measure)}, {_fmt(est[2], measure)}]",
+                    transform=tr,
+                    ha="right",
+                    va="center",
+                )
+                ax.text(0.97, i, f"{r['weight']:.1f}%", transform=tr, ha="right", va="center")
+            else:
+                ax.text(0.85, i, "not estimable", transform=tr, ha="right", va="center", color=GREY)
+        elif kind == "diamond":
+            label, fit, is_total = item
+            est, lo, hi = fit["estimate"], fit["ci_low"], fit["ci_high"]
+            colour = ORANGE if is_total else BLUE
+            ax.add_patch(
+                Polygon(
+                    [(lo, i), (est, i - 0.32), (hi, i), (est, i + 0.32)], closed=True, color=colour
+                )
+            )
+            lows.append(lo)
+            highs.append(hi)
+            k_txt = f"{label} (k = {int(fit['k'])}; {method}, {test})"
+            ax.text(0.01, i, k_txt, transform=tr, ha="left", va="center", fontweight="bold")
+            bt = back_transform(measure, [est, lo, hi])
+            ax.text(
+                0.85,
+                i,
+                f"{_fmt(bt[0], measure)} [{_fmt(bt[1], measure)}, {_fmt(bt[2], measure)}]",
+                transform=tr,
+                ha="right",
+                va="center",
+                fontweight="bold",
+            )
+            if is_total:
+                ax.text(0.97, i, "100%", transform=tr, ha="right", va="center")
+        elif kind == "het":
+            fit = item
+            ax.plot([fit["pi_low"], fit["pi_high"]], [i, i], color=ORANGE, lw=1.4, ls=(0, (3, 2)))
+            lows.append(fit["pi_low"])
+            highs.append(fit["pi_high"])
+            pi = back_transform(measure, [fit["pi_low"], fit["pi_high"]])
+            ax.text(0.01, i, "Prediction interval", transform=tr, ha="left", va="center")
+            ax.text(
+                0.85,
+                i,
+                f"[{_fmt(pi[0], measure)}, {_fmt(pi[1], measure)}]",
+                transform=tr,
+                ha="right",
+                va="center",
+            )
+            het = (
+                f"Heterogeneity: tau² = {fit['tau2']:.3f}, I² = {fit['i2']:.0f}%, "
+                f"Q = {fit['q']:.2f} (df = {int(fit['q_df'])}, p = {fit['q_p']:.3f})"
+            )
+            ax.text(
+                0.01, i + 0.9, het, transform=tr, ha="left", va="center", fontsize=8, color=GREY
+            )
+    null = None if single else 0.0
+    lo_lim = min(lows + ([null] if null is not None else [])) if lows else -1.0
+    hi_lim = max(highs + ([null] if null is not None else [])) if highs else 1.0
+    pad = 0.05 * (hi_lim - lo_lim or 1.0)
+    ax.set_xlim(lo_lim - pad, hi_lim + pad)
+    if null is not None:
+        ax.axvline(null, color="black", lw=0.8)
+    if measure in RATIO_MEASURES or measure == "PLO":
+        ticks = _nice_ticks(measure, lo_lim - pad, hi_lim + pad)
+        ax.set_xticks([t for _, t in ticks])
+        ax.set_xticklabels([lab for lab, _ in ticks])
+    ax.set_xlabel(MEASURE_NAMES[measure] + (" (log scale)" if measure in RATIO_MEASURES else ""))
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set_yticks([])
+    if not single and null is not None:
+        better_right = favourable == "higher"
+        left = "Favours control" if better_right else f"Favours {treatment_label}"
+        right = f"Favours {treatment_label}" if better_right else "Favours control"
+        ax.annotate(
+            f"← {left}",
+            xy=(null, 0),
+            xycoords=("data", "axes fraction"),
+            xytext=(-4, -30),
+            textcoords="offset points",
+            ha="right",
+            va="top",
+            fontsize=8,
+        )
+        ax.annotate(
+            f"{right} →",
+            xy=(null, 0),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, -30),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize=8,
+        )
+    fig.text(0.01, 1 - 0.3 / height, title, ha="left", va="center", fontsize=11, fontweight="bold")
+    for fmt, path in outputs:
+        if fmt == "svg":
+            fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None})
+        else:
+            fig.savefig(path, format=fmt, dpi=dpi, metadata={"Software": None})
+    plt.close(fig)
+
+
+def _nice_ticks(measure: str, lo: float, hi: float) -> list[tuple[str, float]]:
+    """Tick labels on the reading scale for an axis drawn on the log / logit scale."""
+    if measure == "PLO":
+        cands = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]
+        pos = [(f"{c:g}", math.log(c / (1 - c))) for c in cands]
+    else:
+        cands = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500]
+        pos = [(f"{c:g}", math.log(c)) for c in cands]
+    inside = [(lab, x) for lab, x in pos if lo <= x <= hi]
+    if len(inside) > 7:
+        inside = inside[:: math.ceil(len(inside) / 7)]
+    return inside

@@ -1,0 +1,206 @@
+"""End to end: the real data through the package steps, and the Snakemake workflow itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO, close, fixture
+
+from ketameta.config import load_settings, settings_from_dict
+from ketameta.pooling import pooled_table
+from ketameta.workflow import effects_table
+
+BIN = Path(sys.executable).parent
+SNAKEMAKE = str(BIN / "snakemake")
+WORKFLOW_FILES = ["Snakefile", "config", "report", "data/raw", "tests/data"]
+
+
+@pytest.fixture(scope="module")
+def ketamine_tables():
+    settings = load_settings(REPO / "config/config.yaml", root=REPO)
+    effects = effects_table(settings)
+    return settings, effects, pooled_table(effects, settings)
+
+
+def _fit(input_id: str, method: str, test: str) -> dict:
+    return next(
+        f
+        for f in fixture("rma.json")["fits"]
+        if f["input"] == input_id and f["method"] == method and f["test"] == test
+    )
+
+
+@pytest.mark.parametrize(
+    ("analysis", "input_id"),
+    [
+        ("response_24h", "ketamine_24h:OR"),
+        ("response_rate_24h", "ketamine_24h:PLO:treatment"),
+        ("response_d28", "ketamine_d28:OR"),
+        ("response_rate_d28", "ketamine_d28:PLO:treatment"),
+    ],
+)
+@pytest.mark.parametrize("method", ["REML", "DL", "PM", "FE"])
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_real_data_pipeline_matches_metafor(ketamine_tables, analysis, input_id, method, test):
+    """data/raw -> effects (Daly 2018 and TRANSFORM-1 dose arms combined) -> pooled, as metafor
+    computes from the same counts (tests/reference/make_fixtures.R)."""
+    _, _, pooled = ketamine_tables
+    row = pooled[
+        (pooled["analysis"] == analysis)
+        & (pooled["subgroup"] == "")
+        & (pooled["method"] == method)
+        & (pooled["test"] == test)
+    ].iloc[0]
+    ref = _fit(input_id, method, test)
+    assert row["k"] == ref["k"]
+    for col in ("estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q"):
+        assert close(row[col], ref[col]), (col, row[col], ref[col])
+
+
+def test_effects_carry_counts_and_combined_arms(ketamine_tables):
+    _, effects, _ = ketamine_tables
+    daly = effects[(effects["analysis"] == "response_24h") & (effects["study_id"] == "daly2018")]
+    assert len(daly) == 1
+    assert daly[["events_treat", "n_treat", "events_ctrl", "n_ctrl"]].iloc[0].tolist() == [
+        12,
+        34,
+        1,
+        33,
+    ]
+    assert daly["arms"].iloc[0] == "esk28+esk56+esk84+pbo"
+
+
+def test_split_multiarm_divides_the_shared_control():
+    raw = load_settings(REPO / "config/config.yaml", root=REPO).raw
+    raw = {**raw, "effects": {**raw["effects"], "multiarm": "split"}}
+    effects = effects_table(settings_from_dict(raw, REPO))
+    daly = effects[(effects["analysis"] == "response_24h") & (effects["study_id"] == "daly2018")]
+    assert daly["comparison"].tolist() == ["daly2018:esk28", "daly2018:esk56", "daly2018:esk84"]
+    assert daly["n_ctrl"].tolist() == [11.0, 11.0, 11.0]
+    assert np.allclose(daly["events_ctrl"], 1 / 3)
+
+
+def test_subgroups_by_drug_have_their_own_tau2(ketamine_tables):
+    _, _, pooled = ketamine_tables
+    sub = pooled[
+        (pooled["analysis"] == "response_24h")
+        & (pooled["method"] == "REML")
+        & (pooled["test"] == "z")
+    ]
+    assert set(sub["subgroup"]) == {"", "drug=esketamine", "drug=ketamine"}
+    ket = sub[sub["subgroup"] == "drug=ketamine"].iloc[0]
+    assert ket["k"] == 3 and ket["tau2"] >= 0
+
+
+def _copy_workflow(dest: Path) -> None:
+    for rel in WORKFLOW_FILES:
+        src = REPO / rel
+        if src.is_dir():
+            shutil.copytree(src, dest / rel, symlinks=True)
+        else:
+            shutil.copy(src, dest / rel)
+    # config/schema.yaml is a link into the package; point it at the installed source
+    link = dest / "config" / "schema.yaml"
+    link.unlink()
+    link.symlink_to(REPO / "src" / "ketameta" / "schema.yaml")
+
+
+def _snakemake(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
+    return subprocess.run(
+        [SNAKEMAKE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def test_workflow_runs_on_a_second_dataset(tmp_path):
+    """`snakemake --configfile other.yaml` runs the same pipeline on the BCG trials."""
+    _copy_workflow(tmp_path)
+    proc = _snakemake(tmp_path, "--cores", "2", "--configfile", "tests/data/bcg/config.yaml")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for rel in (
+        "results/tables/effects.csv",
+        "results/tables/pooled.csv",
+        "results/report.md",
+        "results/figures/forest_tb_rr.svg",
+        "results/figures/forest_tb_rr.png",
+    ):
+        assert (tmp_path / rel).stat().st_size > 0, rel
+    pooled = pd.read_csv(tmp_path / "results/tables/pooled.csv").fillna({"subgroup": ""})
+    row = pooled[(pooled["subgroup"] == "") & (pooled["method"] == "REML")].iloc[0]
+    ref = _fit("bcg:RR", "REML", "z")
+    for col in ("estimate", "se", "ci_low", "ci_high", "tau2", "tau2_ci_low", "tau2_ci_high"):
+        assert close(row[col], ref[col]), col
+    assert not (tmp_path / "results/figures/forest_response_24h.svg").exists()
+    assert set(pooled["subgroup"]) == {
+        "",
+        "allocation=alternate",
+        "allocation=random",
+        "allocation=systematic",
+    }
+
+
+def test_bad_data_stops_workflow_with_one_line_and_no_results(tmp_path):
+    _copy_workflow(tmp_path)
+    arms = tmp_path / "data/raw/arms.csv"
+    lines = arms.read_text().splitlines(keepends=True)
+    header = lines[0].split(",")
+    fields = lines[1].split(",")
+    fields[header.index("n")] = "-5"
+    lines[1] = ",".join(fields)
+    arms.write_text("".join(lines))
+    proc = _snakemake(tmp_path, "--cores", "2")
+    assert proc.returncode != 0
+    err_lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert err_lines == [
+        "ketameta: error: data/raw/arms.csv, line 2, column 'n': -5 is not a positive count"
+    ]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_unknown_config_key_stops_workflow(tmp_path):
+    _copy_workflow(tmp_path)
+    cfg = tmp_path / "other.yaml"
+    cfg.write_text((REPO / "config/config.yaml").read_text() + "\nsed: 3\n")
+    proc = _snakemake(tmp_path, "--cores", "1", "--configfile", "other.yaml")
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"ketameta: error: {cfg}, key 'sed': unknown key; allowed keys: analyses, data, "
+        "effects, frequentist, plots"
+    )
+    assert not (tmp_path / "results").exists()
+
+
+def test_snakemake_lint_is_clean():
+    proc = _snakemake(REPO, "--lint")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_committed_results_regenerate(tmp_path):
+    """The default workflow from scratch reproduces the committed tables (1e-9 relative) and
+    writes every promised output."""
+    _copy_workflow(tmp_path)
+    proc = _snakemake(tmp_path, "--cores", "2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    settings = load_settings(REPO / "config/config.yaml", root=REPO)
+    for spec in settings.analyses:
+        for ext in ("svg", "png"):
+            assert (tmp_path / f"results/figures/forest_{spec.name}.{ext}").stat().st_size > 0
+    for table in ("effects.csv", "pooled.csv"):
+        new = pd.read_csv(tmp_path / "results/tables" / table)
+        old = pd.read_csv(REPO / "results/tables" / table)
+        assert list(new.columns) == list(old.columns)
+        assert len(new) == len(old)
+        num = new.select_dtypes("number").columns
+        pd.testing.assert_frame_equal(new[num], old[num], rtol=1e-9, atol=0)
+        other = [c for c in new.columns if c not in num]
+        pd.testing.assert_frame_equal(new[other], old[other])
+    report = (tmp_path / "results/report.md").read_text()
+    assert report == (REPO / "results/report.md").read_text()
