@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import REPO, close, fixture
 
-from ketameta.config import load_settings, settings_from_dict
+from ketameta.config import load_settings, read_yaml, settings_from_dict, sha256_file
 from ketameta.pooling import pooled_table
 from ketameta.workflow import effects_table
 
@@ -99,6 +99,10 @@ def test_subgroups_by_drug_have_their_own_tau2(ketamine_tables):
     assert ket["k"] == 3 and ket["tau2"] >= 0
 
 
+def _pinned(name: str) -> str:
+    return read_yaml(REPO / "config/config.yaml")["data"]["sha256"][name]
+
+
 def _copy_workflow(dest: Path) -> None:
     for rel in WORKFLOW_FILES:
         src = REPO / rel
@@ -157,6 +161,20 @@ def test_bad_data_stops_workflow_with_one_line_and_no_results(tmp_path):
     arms.write_text("".join(lines))
     proc = _snakemake(tmp_path, "--cores", "2")
     assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines() == [
+        "ketameta: error: config/config.yaml, key 'data.sha256.arms': data/raw/arms.csv has "
+        f"changed since it was pinned (sha256 {sha256_file(arms)[:12]}..., pinned "
+        f"{_pinned('arms')[:12]}...); if the change is intended, run `ketameta pin --config "
+        "config/config.yaml` and commit the new pins"
+    ]
+    assert not (tmp_path / "results").exists()
+    # Re-pinned, the broken row itself is reported.
+    pin = subprocess.run(
+        [str(BIN / "ketameta"), "pin"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert pin.returncode == 0, pin.stderr
+    proc = _snakemake(tmp_path, "--cores", "2")
+    assert proc.returncode != 0
     err_lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert err_lines == [
         "ketameta: error: data/raw/arms.csv, line 2, column 'n': -5 is not a positive count"
@@ -183,18 +201,29 @@ def test_snakemake_lint_is_clean():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_committed_results_regenerate(tmp_path):
+@pytest.fixture(scope="module")
+def default_runs(tmp_path_factory):
+    """The default workflow run twice from scratch, in two fresh copies."""
+    runs = []
+    for i in range(2):
+        dest = tmp_path_factory.mktemp(f"run{i}")
+        _copy_workflow(dest)
+        proc = _snakemake(dest, "--cores", "2")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs.append(dest)
+    return runs
+
+
+def test_committed_results_regenerate(default_runs):
     """The default workflow from scratch reproduces the committed tables (1e-9 relative) and
-    writes every promised output."""
-    _copy_workflow(tmp_path)
-    proc = _snakemake(tmp_path, "--cores", "2")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    report, and writes every promised output."""
+    run = default_runs[0]
     settings = load_settings(REPO / "config/config.yaml", root=REPO)
     for spec in settings.analyses:
         for ext in ("svg", "png"):
-            assert (tmp_path / f"results/figures/forest_{spec.name}.{ext}").stat().st_size > 0
+            assert (run / f"results/figures/forest_{spec.name}.{ext}").stat().st_size > 0
     for table in ("effects.csv", "pooled.csv"):
-        new = pd.read_csv(tmp_path / "results/tables" / table)
+        new = pd.read_csv(run / "results/tables" / table)
         old = pd.read_csv(REPO / "results/tables" / table)
         assert list(new.columns) == list(old.columns)
         assert len(new) == len(old)
@@ -202,5 +231,14 @@ def test_committed_results_regenerate(tmp_path):
         pd.testing.assert_frame_equal(new[num], old[num], rtol=1e-9, atol=0)
         other = [c for c in new.columns if c not in num]
         pd.testing.assert_frame_equal(new[other], old[other])
-    report = (tmp_path / "results/report.md").read_text()
-    assert report == (REPO / "results/report.md").read_text()
+    assert (run / "results/report.md").read_text() == (REPO / "results/report.md").read_text()
+
+
+def test_two_runs_are_byte_identical(default_runs):
+    first, second = (
+        sorted(p.relative_to(r) for p in (r / "results").rglob("*") if p.is_file())
+        for r in default_runs
+    )
+    assert first == second and first
+    for rel in first:
+        assert (default_runs[0] / rel).read_bytes() == (default_runs[1] / rel).read_bytes(), rel

@@ -105,6 +105,14 @@ def cmd_show(args) -> int:
     return 0
 
 
+def cmd_pin(args) -> int:
+    from ketameta.config import pin_config
+
+    for name, digest in pin_config(args.config, root=".").items():
+        print(f"pinned {name}: {digest}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ketameta",
@@ -123,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("validate", cmd_validate, "check the config and data; print k per analysis")
+    add("pin", cmd_pin, "write the data files' SHA-256 into the config (data.sha256)")
     p = add("effects", cmd_effects, "write study-level effect sizes")
     p.add_argument("--out", default="results/tables/effects.csv")
     p = add("pool", cmd_pool, "fit the configured models; write pooled.csv")

@@ -183,13 +183,73 @@ class Settings:
         return a.get("title") or f"{a['outcome']} at {a['timepoint']} ({a['measure']})"
 
 
+def sha256_file(path: str | Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def check_pins(cfg: dict, paths: dict[str, Path], label: str) -> None:
+    """Stop when a data file no longer matches the SHA-256 pinned in the config."""
+    for name, pinned in cfg["data"].get("sha256", {}).items():
+        path = paths[name]
+        if not path.is_file():
+            continue  # reported as "file not found" when the data are read
+        actual = sha256_file(path)
+        if actual != pinned:
+            raise InputError(
+                f"{cfg['data'][name]} has changed since it was pinned (sha256 {actual[:12]}..., "
+                f"pinned {pinned[:12]}...); if the change is intended, run `ketameta pin "
+                f"--config {label}` and commit the new pins",
+                file=label,
+                key=f"data.sha256.{name}",
+            )
+
+
 def settings_from_dict(config: Any, root: str | Path = ".", label: str = "config") -> Settings:
     """Validate a config mapping (e.g. Snakemake's merged ``config``) into :class:`Settings`."""
     cfg = validate_config(config, label)
     root = Path(root)
     studies = check_data_path(cfg["data"]["studies"], root, label, "data.studies")
     arms = check_data_path(cfg["data"]["arms"], root, label, "data.arms")
+    check_pins(cfg, {"studies": studies, "arms": arms}, label)
     return Settings(raw=cfg, root=root, studies_path=studies, arms_path=arms)
+
+
+def pin_config(path: str | Path, root: str | Path = ".") -> dict[str, str]:
+    """Write the current SHA-256 of the data files into the config file's ``data.sha256``.
+
+    Only the pin lines are touched, so comments and layout of the file are kept.
+    """
+    import re
+
+    from ketameta.io import write_text
+
+    text = Path(path).read_text(encoding="utf-8")
+    cfg = validate_config(read_yaml(path), str(path))
+    root = Path(root)
+    pins = {
+        name: sha256_file(check_data_path(cfg["data"][name], root, str(path), f"data.{name}"))
+        for name in ("studies", "arms")
+    }
+    block = "  sha256:\n" + "".join(f"    {n}: {h}\n" for n, h in pins.items())
+    if re.search(r"(?m)^  sha256:\n", text):
+        text = re.sub(r"(?m)^  sha256:\n(?:    \w+: [0-9a-f]*\n)*", block, text, count=1)
+    else:
+        text = re.sub(r"(?m)^(data:\n(?:  .*\n)*)", lambda m: m.group(1) + block, text, count=1)
+    if validate_config(_parse(text, str(path)), str(path))["data"].get("sha256") != pins:
+        raise InputError("could not place the pins under 'data:'; add them by hand", file=str(path))
+    write_text(path, text)
+    return pins
+
+
+def _parse(text: str, label: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", file=label) from None
 
 
 def load_settings(path: str | Path, root: str | Path = ".") -> Settings:
