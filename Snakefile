@@ -22,12 +22,14 @@ SETTINGS = settings_or_exit(
     config, workflow.basedir, CONFIG_LABEL, check_data=workflow.is_main_process
 )
 FOREST = [str(p) for p in forest_paths(SETTINGS, "results/figures")]
+DIAGNOSTICS = ["leave1out", "influence", "small_study"]
 
 
 rule all:
     input:
         "results/tables/effects.csv",
         "results/tables/pooled.csv",
+        expand("results/tables/{name}.csv", name=DIAGNOSTICS),
         FOREST,
         "results/report.md",
 
@@ -47,16 +49,23 @@ rule tables:
             caption="report/pooled.rst",
             category="Tables",
         ),
+        diagnostics=[
+            report(
+                f"results/tables/{name}.csv",
+                caption="report/diagnostics.rst",
+                category="Diagnostics",
+            )
+            for name in DIAGNOSTICS
+        ],
     log:
         "logs/tables.log",
     benchmark:
         "benchmarks/rules/tables.tsv"
     run:
-        from ketameta.workflow import logging_to, step_effects, step_pooled
+        from ketameta.workflow import logging_to, step_tables
 
         with logging_to(log[0]):
-            step_effects(SETTINGS, output.effects)
-            step_pooled(SETTINGS, output.effects, output.pooled)
+            step_tables(SETTINGS, output.effects, output.pooled, "results/tables")
 
 
 rule forest:

@@ -242,3 +242,31 @@ def test_two_runs_are_byte_identical(default_runs):
     assert first == second and first
     for rel in first:
         assert (default_runs[0] / rel).read_bytes() == (default_runs[1] / rel).read_bytes(), rel
+
+
+def test_diagnostics_tables_match_metafor_for_ketamine(ketamine_tables):
+    """leave1out.csv / small_study.csv rows for response_24h agree with metafor's leave1out()
+    and regtest() on the same data (fixture fitted at metafor's default 1e-5 threshold)."""
+    from ketameta.pooling import diagnostics_tables
+
+    settings, effects, _ = ketamine_tables
+    tables = diagnostics_tables(effects, settings)
+    loo = tables["leave1out"]
+    loo = loo[loo["analysis"] == "response_24h"]
+    ref = next(
+        r for r in fixture("diagnostics.json")["leave1out"] if r["input"] == "ketamine_24h:OR"
+    )
+    assert len(loo) == len(ref["estimate"]) == 4
+    ours = dict(zip(loo["study"], loo["estimate"], strict=True))
+    for study, theirs in zip(ref["left_out"], ref["estimate"], strict=True):
+        assert close(ours[study], theirs, 1e-5), study
+    small = tables["small_study"]
+    egger = small[(small["analysis"] == "response_24h") & (small["test"] == "egger_lm")].iloc[0]
+    ref = next(
+        r
+        for r in fixture("diagnostics.json")["regtest"]
+        if r["input"] == "ketamine_24h:OR" and r["model"] == "lm"
+    )
+    assert close(egger["stat"], ref["zval"], 1e-8) and close(egger["pval"], ref["pval"], 1e-8)
+    tiny = small[small["analysis"] == "remission_24h"]
+    assert tiny["note"].tolist() == ["k < 3: small-study tests not run"]

@@ -97,3 +97,108 @@ def pooled_table(effects: pd.DataFrame, settings) -> pd.DataFrame:
             part, spec.name, spec.measure, spec.subgroup, settings.raw["frequentist"]
         )
     return pd.DataFrame(rows, columns=POOLED_COLUMNS)
+
+
+SMALL_STUDY_COLUMNS = [
+    "analysis",
+    "measure",
+    "method",
+    "test",
+    "k",
+    "stat",
+    "pval",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "k0",
+    "side",
+    "note",
+]
+
+
+def _small_study_rows(y, v, analysis: str, measure: str, method: str) -> list[dict]:
+    from ketameta.diagnostics import begg_test, egger_test, trim_and_fill
+
+    base = {"analysis": analysis, "measure": measure, "method": method}
+    nan = float("nan")
+    if len(y) < 3:
+        return [{**base, "test": "all", "k": len(y), "note": "k < 3: small-study tests not run"}]
+    rows = []
+    for model in ("lm", "rma"):
+        e = egger_test(y, v, model=model, method=method)
+        rows.append(
+            {
+                **base,
+                "test": f"egger_{model}",
+                "k": e.k,
+                "stat": e.stat,
+                "pval": e.pval,
+                "estimate": e.limit_estimate,
+                "ci_low": e.limit_ci_low,
+                "ci_high": e.limit_ci_high,
+                "note": e.note,
+            }
+        )
+    b = begg_test(y, v)
+    rows.append(
+        {
+            **base,
+            "test": "begg",
+            "k": b.k,
+            "stat": b.tau,
+            "pval": b.pval,
+            "estimate": nan,
+            "note": b.note,
+        }
+    )
+    for est in ("L0", "R0"):
+        t = trim_and_fill(y, v, estimator=est, method=method)
+        f = t.to_frame().iloc[0]
+        rows.append(
+            {
+                **base,
+                "test": f"trimfill_{est}",
+                "k": int(f["k"]),
+                "stat": f["stat"],
+                "pval": f["pval"],
+                "estimate": f["estimate"],
+                "ci_low": f["ci_low"],
+                "ci_high": f["ci_high"],
+                "k0": int(f["k0"]),
+                "side": f["side"],
+                "note": f["note"],
+            }
+        )
+    return rows
+
+
+def diagnostics_tables(effects: pd.DataFrame, settings) -> dict[str, pd.DataFrame]:
+    """Leave-one-out, influence and small-study tables for the primary random-effects model."""
+    from ketameta.diagnostics import influence, leave_one_out
+
+    primary = settings.raw["frequentist"]["primary"]
+    method, test = primary["method"], primary["test"]
+    loo, infl, small = [], [], []
+    for spec in settings.analyses:
+        part = effects[(effects["analysis"] == spec.name) & effects["included"].astype(bool)]
+        y, v = part["yi"].to_numpy(float), part["vi"].to_numpy(float)
+        labels = list(part["comparison"])
+        head = {"analysis": spec.name, "measure": spec.measure, "method": method}
+        if len(y) >= 2:
+            frame = leave_one_out(y, v, method=method, test=test, labels=labels).to_frame()
+            loo.append(frame.assign(**head, test=test))
+            frame = influence(y, v, method=method, labels=labels).to_frame()
+            infl.append(frame.assign(**head))
+        small += _small_study_rows(y, v, spec.name, spec.measure, method)
+
+    def stack(frames: list[pd.DataFrame], lead: list[str]) -> pd.DataFrame:
+        if not frames:
+            return pd.DataFrame(columns=lead)
+        out = pd.concat(frames, ignore_index=True)
+        return out[lead + [c for c in out.columns if c not in lead]]
+
+    return {
+        "leave1out": stack(loo, ["analysis", "measure", "method", "test"]),
+        "influence": stack(infl, ["analysis", "measure", "method"]),
+        "small_study": pd.DataFrame(small, columns=SMALL_STUDY_COLUMNS),
+    }

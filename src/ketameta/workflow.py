@@ -100,6 +100,21 @@ def step_effects(settings: Settings, out: str | Path) -> None:
     write_csv(out, table)
 
 
+def step_tables(settings: Settings, effects_out, pooled_out, outdir) -> None:
+    """Effects, pooled models and diagnostics: one job, so the imports are paid once."""
+    step_effects(settings, effects_out)
+    step_pooled(settings, effects_out, pooled_out)
+    step_diagnostics(settings, effects_out, outdir)
+
+
+def step_diagnostics(settings: Settings, effects_path: str | Path, outdir: str | Path) -> None:
+    from ketameta.pooling import diagnostics_tables
+
+    effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
+    for name, table in diagnostics_tables(effects, settings).items():
+        write_csv(Path(outdir) / f"{name}.csv", table)
+
+
 def step_pooled(settings: Settings, effects_path: str | Path, out: str | Path) -> None:
     from ketameta.pooling import pooled_table
 
