@@ -58,6 +58,8 @@ MH_OR = {
 }
 GLMM_FIELDS = {
     **COMMON,
+    "pi_low": "pi_low",
+    "pi_high": "pi_high",
     "qe_wald": "q",
     "qe_wald_p": "q_p",
     "qe_lrt": "q_lrt",

@@ -18,7 +18,7 @@ def run(*args, cwd=REPO):
 def test_help_lists_commands():
     proc = run("--help")
     assert proc.returncode == 0
-    for cmd in ("validate", "effects", "pool", "forest", "report", "show"):
+    for cmd in ("validate", "effects", "pool", "figures", "report", "show"):
         assert cmd in proc.stdout
 
 

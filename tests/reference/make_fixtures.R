@@ -580,6 +580,7 @@ for (g in glmm_calls) {
     rec <- c(rec, rs[setdiff(names(rs), c("q", "q_p"))],
              list(qe_wald = num(v$QE.Wld), qe_wald_p = num(v$QEp.Wld),
                   qe_lrt = num(v$QE.LRT), qe_lrt_p = num(v$QEp.LRT),
+                  pi_low = num(predict(v)$pi.lb), pi_high = num(predict(v)$pi.ub),
                   loglik = num(v$fit.stats["ll", "ML"]),
                   deviance = num(v$fit.stats["dev", "ML"])))
   }
