@@ -1,7 +1,9 @@
-# ketameta workflow: raw trial data -> effect sizes and pooled models -> forest plots -> report.
+# ketameta workflow: raw trial data -> effect sizes and pooled models -> figures -> report.
 # Each rule is a thin call into the ketameta package (src/ketameta/workflow.py). Rules are few on
 # purpose: every job pays a Python start-up and the scientific imports.
-from ketameta.workflow import forest_paths, settings_or_exit
+from pathlib import Path
+
+from ketameta.workflow import DIAGNOSTIC_TABLES, figure_paths, settings_or_exit
 
 # A --configfile on the command line replaces the default config instead of merging into it,
 # so another data set's analyses are not mixed with ours.
@@ -21,17 +23,23 @@ CONFIG_LABEL = str(
 SETTINGS = settings_or_exit(
     config, workflow.basedir, CONFIG_LABEL, check_data=workflow.is_main_process
 )
-FOREST = [str(p) for p in forest_paths(SETTINGS, "results/figures")]
-DIAGNOSTICS = ["leave1out", "influence", "small_study"]
+FIGURES = [str(p) for p in figure_paths(SETTINGS, "results/figures")]
+DIAGNOSTICS = list(DIAGNOSTIC_TABLES)
+
+
+RESULTS = [
+    "results/tables/effects.csv",
+    "results/tables/pooled.csv",
+    *expand("results/tables/{name}.csv", name=DIAGNOSTICS),
+    *FIGURES,
+    "results/report.md",
+]
 
 
 rule all:
     input:
-        "results/tables/effects.csv",
-        "results/tables/pooled.csv",
-        expand("results/tables/{name}.csv", name=DIAGNOSTICS),
-        FOREST,
-        "results/report.md",
+        RESULTS,
+        "results/manifest.json",
 
 
 rule tables:
@@ -68,30 +76,36 @@ rule tables:
             step_tables(SETTINGS, output.effects, output.pooled, "results/tables")
 
 
-rule forest:
+rule figures:
     input:
         effects="results/tables/effects.csv",
         pooled="results/tables/pooled.csv",
     output:
         [
-            report(p, caption="report/forest.rst", category="Forest plots")
-            for p in FOREST
+            report(
+                p,
+                caption=f"report/{Path(p).name.split('_')[0]}.rst",
+                category="Figures",
+                subcategory=Path(p).name.split("_")[0].capitalize() + " plots",
+            )
+            for p in FIGURES
         ],
     log:
-        "logs/forest.log",
+        "logs/figures.log",
     benchmark:
-        "benchmarks/rules/forest.tsv"
+        "benchmarks/rules/figures.tsv"
     run:
-        from ketameta.workflow import logging_to, step_forest
+        from ketameta.workflow import logging_to, step_figures
 
         with logging_to(log[0]):
-            step_forest(SETTINGS, input.effects, input.pooled, "results/figures")
+            step_figures(SETTINGS, input.effects, input.pooled, "results/figures")
 
 
 rule report:
     input:
         effects="results/tables/effects.csv",
         pooled="results/tables/pooled.csv",
+        tables=expand("results/tables/{name}.csv", name=DIAGNOSTICS),
     output:
         report("results/report.md", caption="report/report.rst", category="Report"),
     log:
@@ -102,4 +116,34 @@ rule report:
         from ketameta.workflow import logging_to, step_report
 
         with logging_to(log[0]):
-            step_report(SETTINGS, input.effects, input.pooled, output[0])
+            step_report(SETTINGS, input.effects, input.pooled, output[0], input.tables)
+
+
+rule manifest:
+    input:
+        RESULTS,
+        config=CONFIG_LABEL,
+    output:
+        report("results/manifest.json", caption="report/manifest.rst", category="Report"),
+    log:
+        "logs/manifest.log",
+    benchmark:
+        "benchmarks/rules/manifest.tsv"
+    run:
+        from ketameta.workflow import logging_to, step_manifest
+
+        with logging_to(log[0]):
+            step_manifest(SETTINGS, input.config, RESULTS, output[0])
+
+
+# `snakemake verify`: rerun everything in a temporary directory and compare with results/
+# (tables to 1e-9 relative, figures by their plotted numbers); never part of `all`.
+rule verify:
+    params:
+        config=CONFIG_LABEL,
+    log:
+        "logs/verify.log",
+    run:
+        from ketameta.workflow import run_verify
+
+        run_verify(params.config, log[0])

@@ -15,7 +15,7 @@ from conftest import REPO, close, fixture
 
 from ketameta.config import load_settings, read_yaml, settings_from_dict, sha256_file
 from ketameta.pooling import pooled_table
-from ketameta.workflow import effects_table
+from ketameta.workflow import effects_table, prepare
 
 BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake")
@@ -115,6 +115,74 @@ def test_raw_count_models_flag_what_they_cannot_fit(ketamine_tables):
     bad = mh[~mh["converged"].astype(bool)]
     assert len(bad) == 1 and "undefined" in bad["note"].iloc[0]
     assert np.isnan(bad["estimate"].iloc[0])
+
+
+@pytest.fixture(scope="module")
+def ketamine_diagnostics(ketamine_tables):
+    from ketameta.pooling import diagnostics_tables
+    from ketameta.workflow import load_data
+
+    settings, effects, _ = ketamine_tables
+    return diagnostics_tables(effects, settings, load_data(settings).studies)
+
+
+@pytest.mark.parametrize("test", ["z", "knha"])
+@pytest.mark.parametrize("moderator", ["route", "year"])
+def test_metareg_table_matches_metafor(ketamine_diagnostics, moderator, test):
+    """metareg.csv rows (response_24h, moderators joined from studies.csv) against
+    rma(yi, vi, mods = ~moderator, method = "REML") on the same data
+    (tests/reference/make_metareg_fixtures.R)."""
+    table = ketamine_diagnostics["metareg"]
+    rows = table[
+        (table["analysis"] == "response_24h")
+        & (table["moderator"] == moderator)
+        & (table["test"] == test)
+    ]
+    ref = next(
+        r
+        for r in fixture("metareg.json")["metareg"]
+        if r["id"] == f"ketamine_24h:OR|~{moderator}|REML|{test}"
+    )
+    assert list(rows["term"]) == ref["coef_names"]
+    for col, key in (("estimate", "coef"), ("se", "se"), ("ci_low", "ci_low"), ("pval", "pval")):
+        for ours, theirs in zip(rows[col], ref[key], strict=True):
+            assert close(ours, theirs, 1e-5), (col, ours, theirs)
+    first = rows.iloc[0]
+    for col in ("qm", "qm_p", "qe", "qe_p", "tau2"):
+        assert close(first[col], ref[col], 1e-5), (col, first[col], ref[col])
+    assert close(first["r2"] / 100, ref["r2"] / 100, 1e-5)
+
+
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_subgroup_differences_match_metafor(ketamine_diagnostics, test):
+    """subgroups.csv: Q-between by drug for response_24h, three ways, against metafor."""
+    table = ketamine_diagnostics["subgroups"]
+    rows = table[(table["analysis"] == "response_24h") & (table["test"] == test)]
+    ref = next(
+        r
+        for r in fixture("metareg.json")["subgroup"]
+        if r["id"] == f"ketamine_24h:OR|drug|REML|{test}"
+    )
+    assert sorted(rows["q_test"]) == sorted(ref["tests"])
+    for _, row in rows.iterrows():
+        theirs = ref["tests"][row["q_test"]]
+        assert close(row["stat"], theirs["qm"], 1e-5), row["q_test"]
+        assert close(row["pval"], theirs["qm_p"], 1e-5), row["q_test"]
+        assert row["df1"] == theirs["qm_df1"] == 1
+
+
+def test_unknown_moderator_column_is_a_config_error():
+    from ketameta.errors import InputError
+
+    raw = load_settings(REPO / "config/config.yaml", root=REPO).raw
+    analyses = {**raw["analyses"]}
+    analyses["response_24h"] = {**analyses["response_24h"], "moderators": ["dose_mg"]}
+    with pytest.raises(InputError) as err:
+        prepare({**raw, "analyses": analyses}, REPO, "my.yaml")
+    assert str(err.value) == (
+        "my.yaml, key 'analyses.response_24h.moderators': study column 'dose_mg' (a moderator "
+        "of analysis 'response_24h') is not in data/raw/studies.csv"
+    )
 
 
 def test_effects_carry_counts_and_combined_arms(ketamine_tables):

@@ -20,10 +20,10 @@ def _settings(args):
 
 
 def cmd_validate(args) -> int:
-    from ketameta.workflow import effects_table
+    from ketameta.workflow import checked_effects_table
 
     settings = _settings(args)
-    table = effects_table(settings)
+    table = checked_effects_table(settings, args.config)
     for spec in settings.analyses:
         part = table[table["analysis"] == spec.name] if len(table) else table
         print(f"{spec.name}: k = {int(part['included'].sum()) if len(part) else 0}")
@@ -45,17 +45,24 @@ def cmd_pool(args) -> int:
     return 0
 
 
-def cmd_forest(args) -> int:
-    from ketameta.workflow import step_forest
+def cmd_figures(args) -> int:
+    from ketameta.workflow import step_figures
 
-    step_forest(_settings(args), args.effects, args.pooled, args.outdir)
+    step_figures(_settings(args), args.effects, args.pooled, args.outdir)
     return 0
 
 
 def cmd_report(args) -> int:
-    from ketameta.workflow import step_report
+    from pathlib import Path
 
-    step_report(_settings(args), args.effects, args.pooled, args.out)
+    from ketameta.workflow import DIAGNOSTIC_TABLES, step_report
+
+    tables = [
+        Path(args.effects).with_name(f"{name}.csv")
+        for name in DIAGNOSTIC_TABLES
+        if Path(args.effects).with_name(f"{name}.csv").exists()
+    ]
+    step_report(_settings(args), args.effects, args.pooled, args.out, tables)
     return 0
 
 
@@ -113,6 +120,25 @@ def cmd_pin(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from ketameta.verify import format_differences, verify
+
+    diffs, failure = verify(".", args.config, args.results, cores=args.cores, keep=args.keep)
+    if failure:
+        print(f"ketameta: error: verify: {failure}", file=sys.stderr)
+        return 1
+    print(format_differences(diffs))
+    if diffs:
+        print(
+            f"ketameta: error: verify: {len(diffs)} difference(s) between {args.results}/ and a "
+            "fresh run",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"ok: a fresh run reproduces {args.results}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ketameta",
@@ -132,12 +158,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("validate", cmd_validate, "check the config and data; print k per analysis")
     add("pin", cmd_pin, "write the data files' SHA-256 into the config (data.sha256)")
+    p = add(
+        "verify",
+        cmd_verify,
+        "rerun the workflow in a temporary directory and compare with the committed results",
+    )
+    p.add_argument("--results", default="results", help="results to check (default: %(default)s)")
+    p.add_argument("--cores", type=int, default=2, help="cores for the rerun (default: 2)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     p = add("effects", cmd_effects, "write study-level effect sizes")
     p.add_argument("--out", default="results/tables/effects.csv")
     p = add("pool", cmd_pool, "fit the configured models; write pooled.csv")
     p.add_argument("--effects", default="results/tables/effects.csv")
     p.add_argument("--out", default="results/tables/pooled.csv")
-    p = add("forest", cmd_forest, "draw forest plots")
+    p = add("figures", cmd_figures, "draw forest and funnel plots")
     p.add_argument("--effects", default="results/tables/effects.csv")
     p.add_argument("--pooled", default="results/tables/pooled.csv")
     p.add_argument("--outdir", default="results/figures")

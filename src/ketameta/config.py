@@ -168,6 +168,7 @@ class Settings:
                 measure=a["measure"],
                 filters={k: list(v) for k, v in a.get("filters", {}).items()},
                 subgroup=a.get("subgroup"),
+                moderators=tuple(a.get("moderators", [])),
             )
             for name, a in self.raw["analyses"].items()
         ]

@@ -169,6 +169,11 @@ class AnalysisSpec:
     measure: str
     filters: dict[str, list[str]] = field(default_factory=dict)
     subgroup: str | None = None
+    moderators: tuple[str, ...] = ()
+
+    def moderator_columns(self) -> list[str]:
+        """Study columns used by the meta-regressions (``"a+b"`` is one model on a and b)."""
+        return sorted({c.strip() for m in self.moderators for c in m.split("+")})
 
 
 EFFECT_COLUMNS = [
@@ -230,6 +235,15 @@ def select_rows(data: Dataset, spec: AnalysisSpec, options: EffectOptions) -> pd
     rows = rows[(rows["outcome"] == spec.outcome) & (rows["timepoint"] == spec.timepoint)]
     if options.exclude_low_confidence and "confidence" in rows.columns:
         rows = rows[rows["confidence"] != "low"]
+    columns = [("subgroup", "subgroup", spec.subgroup)] if spec.subgroup else []
+    columns += [("moderators", "moderator", c) for c in spec.moderator_columns()]
+    for key, role, column in columns:
+        if column not in data.studies.columns:
+            raise InputError(
+                f"study column '{column}' (a {role} of analysis '{spec.name}') is not in "
+                f"{data.studies_path}",
+                key=f"analyses.{spec.name}.{key}",
+            )
     for column, allowed in spec.filters.items():
         if column not in rows.columns:
             raise InputError(

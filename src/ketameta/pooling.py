@@ -68,6 +68,74 @@ def _row(analysis: str, subgroup: str, measure: str, n: float, res: MetaResult) 
     return row
 
 
+def _nan_row(analysis, subgroup, measure, n, model, method, k, level, note) -> dict:
+    return {
+        "analysis": analysis,
+        "subgroup": subgroup,
+        "measure": measure,
+        "model": model,
+        "method": method,
+        "test": "z",
+        "k": k,
+        "n_participants": n,
+        "level": level,
+        "converged": False,
+        "note": note,
+    }
+
+
+def binary_rows(
+    part: pd.DataFrame, analysis: str, subgroup: str, measure: str, frequentist: dict
+) -> list[dict]:
+    """Mantel-Haenszel, Peto and GLMM fits on the raw counts (``frequentist.binary``).
+
+    Which model applies depends on the measure: MH for OR, RR and RD, Peto for the OR, the GLMM
+    for the OR (metafor's ``rma.glmm(model = "UM.FS")``) and for pooled proportions (PLO, random
+    intercept). The prediction interval of a fixed-effect model is its CI (as metafor prints it).
+    """
+    from ketameta.binary import glmm_or_umfs, glmm_plo, mantel_haenszel, peto
+
+    wanted = frequentist.get("binary", [])
+    level = frequentist["level"]
+    a, n1 = part["events_treat"].to_numpy(float), part["n_treat"].to_numpy(float)
+    c, n2 = part["events_ctrl"].to_numpy(float), part["n_ctrl"].to_numpy(float)
+    n = float(np.nansum(n1) + np.nansum(n2))
+    fits = []
+    if "MH" in wanted and measure in ("OR", "RR", "RD"):
+        fits.append(("mh", "MH", lambda: mantel_haenszel(a, n1, c, n2, measure, level)))
+    if "Peto" in wanted and measure == "OR":
+        fits.append(("peto", "Peto", lambda: peto(a, n1, c, n2, level)))
+    if "GLMM" in wanted and measure == "OR":
+        fits.append(("glmm", "ML", lambda: glmm_or_umfs(a, n1, c, n2, level)))
+    if "GLMM" in wanted and measure == "PLO":
+        fits.append(("glmm", "ML", lambda: glmm_plo(a, n1, level)))
+    rows = []
+    for model, method, fit in fits:
+        if len(part) == 0:
+            rows.append(
+                _nan_row(analysis, subgroup, measure, n, model, method, 0, level, "no studies")
+            )
+            continue
+        res = fit().to_dict()
+        row = {
+            "analysis": analysis,
+            "subgroup": subgroup,
+            "measure": measure,
+            "n_participants": n,
+            **{k: v for k, v in res.items() if k in POOLED_COLUMNS},
+            "model": model,
+            "method": method,
+            "test": "z",
+            "df": float("inf"),
+        }
+        if model != "glmm":
+            row.update(pi_low=row["ci_low"], pi_high=row["ci_high"])
+        for col in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+            row[f"{col}_bt"] = float(back_transform(measure, row[col]))
+        rows.append(row)
+    return rows
+
+
 def pool_analysis(
     effects: pd.DataFrame, analysis: str, measure: str, subgroup_col: str | None, frequentist: dict
 ) -> list[dict]:
@@ -86,6 +154,7 @@ def pool_analysis(
         for method, test in model_grid(frequentist):
             res = rma(part["yi"], part["vi"], method=method, test=test, level=frequentist["level"])
             rows.append(_row(analysis, label, measure, n, res))
+        rows += binary_rows(part, analysis, label, measure, frequentist)
     return rows
 
 
@@ -172,13 +241,101 @@ def _small_study_rows(y, v, analysis: str, measure: str, method: str) -> list[di
     return rows
 
 
-def diagnostics_tables(effects: pd.DataFrame, settings) -> dict[str, pd.DataFrame]:
-    """Leave-one-out, influence and small-study tables for the primary random-effects model."""
+SUBGROUP_COLUMNS = [
+    "analysis",
+    "measure",
+    "by",
+    "method",
+    "test",
+    "q_test",
+    "n_levels",
+    "k",
+    "stat",
+    "dist",
+    "df1",
+    "df2",
+    "pval",
+    "tau2",
+    "converged",
+    "note",
+]
+
+
+def _subgroup_rows(part: pd.DataFrame, spec, frequentist: dict) -> list[dict]:
+    """Tests for subgroup differences (Borenstein et al. 2009 ch. 19) for the primary tau2
+    method under each configured test; per-level fits are the subgroup rows of pooled.csv."""
+    from ketameta.metareg import subgroup_analysis
+
+    y, v = part["yi"].to_numpy(float), part["vi"].to_numpy(float)
+    groups = part["subgroup"].astype(str).to_numpy()
+    method = frequentist["primary"]["method"]
+    rows = []
+    for test in frequentist["tests"]:
+        res = subgroup_analysis(y, v, groups, method=method, test=test, level=frequentist["level"])
+        for t in res.tests.to_frame().to_dict("records"):
+            rows.append(
+                {
+                    "analysis": spec.name,
+                    "measure": spec.measure,
+                    "by": spec.subgroup,
+                    "method": method,
+                    "test": test,
+                    "q_test": t["test"],
+                    "n_levels": t["n_levels"],
+                    "k": t["k"],
+                    "stat": t["stat"],
+                    "dist": t["dist"],
+                    "df1": t["df1"],
+                    "df2": t["df2"],
+                    "pval": t["pval"],
+                    "tau2": t["tau2"],
+                    "converged": t["converged"],
+                    "note": "; ".join(n for n in (res.note, t["note"]) if n),
+                }
+            )
+    return rows
+
+
+def _metareg_columns() -> list[str]:
+    from ketameta.metareg import FRAME_COLUMNS
+
+    lead = ["analysis", "measure", "moderator", "term"]
+    return lead + [c for c in FRAME_COLUMNS if c not in lead]
+
+
+def _metareg_frames(part: pd.DataFrame, spec, studies, frequentist: dict) -> list[pd.DataFrame]:
+    """One mixed-effects meta-regression per configured moderator set (primary tau2 method)."""
+    from ketameta.metareg import meta_regression
+
+    y, v = part["yi"].to_numpy(float), part["vi"].to_numpy(float)
+    covariates = studies.set_index("study_id")
+    method = frequentist["primary"]["method"]
+    frames = []
+    for item in spec.moderators:
+        columns = [c.strip() for c in item.split("+")]
+        mods = covariates.loc[part["study_id"], columns].reset_index(drop=True)
+        for col in columns:  # numbers stored as text in the CSV enter as numbers
+            as_num = pd.to_numeric(mods[col], errors="coerce")
+            if as_num.notna().all():
+                mods[col] = as_num.astype(float)
+        for test in frequentist["tests"]:
+            res = meta_regression(y, v, mods, method=method, test=test, level=frequentist["level"])
+            frame = res.to_frame(analysis=spec.name)
+            frame["moderator"] = " + ".join(columns)
+            frame.insert(1, "measure", spec.measure)
+            frames.append(frame)
+    return frames
+
+
+def diagnostics_tables(effects: pd.DataFrame, settings, studies=None) -> dict[str, pd.DataFrame]:
+    """Leave-one-out, influence, small-study, subgroup-difference and meta-regression tables
+    for the primary random-effects model (``studies``: the study table, for moderators)."""
     from ketameta.diagnostics import influence, leave_one_out
 
-    primary = settings.raw["frequentist"]["primary"]
+    freq = settings.raw["frequentist"]
+    primary = freq["primary"]
     method, test = primary["method"], primary["test"]
-    loo, infl, small = [], [], []
+    loo, infl, small, subgroups, metareg = [], [], [], [], []
     for spec in settings.analyses:
         part = effects[(effects["analysis"] == spec.name) & effects["included"].astype(bool)]
         y, v = part["yi"].to_numpy(float), part["vi"].to_numpy(float)
@@ -190,6 +347,10 @@ def diagnostics_tables(effects: pd.DataFrame, settings) -> dict[str, pd.DataFram
             frame = influence(y, v, method=method, labels=labels).to_frame()
             infl.append(frame.assign(**head))
         small += _small_study_rows(y, v, spec.name, spec.measure, method)
+        if spec.subgroup:
+            subgroups += _subgroup_rows(part, spec, freq)
+        if spec.moderators and studies is not None:
+            metareg += _metareg_frames(part, spec, studies, freq)
 
     def stack(frames: list[pd.DataFrame], lead: list[str]) -> pd.DataFrame:
         if not frames:
@@ -201,4 +362,8 @@ def diagnostics_tables(effects: pd.DataFrame, settings) -> dict[str, pd.DataFram
         "leave1out": stack(loo, ["analysis", "measure", "method", "test"]),
         "influence": stack(infl, ["analysis", "measure", "method"]),
         "small_study": pd.DataFrame(small, columns=SMALL_STUDY_COLUMNS),
+        "subgroups": pd.DataFrame(subgroups, columns=SUBGROUP_COLUMNS),
+        "metareg": stack(metareg, ["analysis", "measure", "moderator", "term"])
+        if metareg
+        else pd.DataFrame(columns=_metareg_columns()),
     }

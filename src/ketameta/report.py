@@ -31,6 +31,8 @@ def _fmt_row(r: pd.Series) -> dict:
         "tau2": (
             f"{_num(r['tau2'], 3)} {_interval(r['tau2_ci_low'], r['tau2_ci_high'])}"
             if r["model"] == "random"
+            else _num(r["tau2"], 3)
+            if r["model"] == "glmm"
             else "—"
         ),
         "i2": f"{_num(r['i2'], 0)}%" if math.isfinite(r["i2"]) else "NA",
@@ -39,7 +41,122 @@ def _fmt_row(r: pd.Series) -> dict:
     }
 
 
-def render_markdown(settings, data, effects: pd.DataFrame, pooled: pd.DataFrame) -> str:
+SMALL_STUDY_NAMES = {
+    "egger_lm": "Egger regression (classical, t)",
+    "egger_rma": "Egger regression (random effects, z)",
+    "begg": "Begg rank correlation (Kendall's tau)",
+    "trimfill_L0": "Trim-and-fill, L0",
+    "trimfill_R0": "Trim-and-fill, R0",
+}
+
+
+def _small_study(rows: pd.DataFrame, measure: str) -> list[dict]:
+    out = []
+    for _, r in rows.iterrows():
+        name = SMALL_STUDY_NAMES.get(r["test"], r["test"])
+        adjusted = ""
+        if str(r["test"]).startswith("trimfill") and math.isfinite(r["estimate"]):
+            bt = back_transform(measure, [r["estimate"], r["ci_low"], r["ci_high"]])
+            side = r["side"] if isinstance(r["side"], str) else ""
+            adjusted = f"{_num(bt[0])} {_interval(bt[1], bt[2])}; {int(r['k0'])} added ({side})"
+        elif str(r["test"]).startswith("egger") and math.isfinite(r["estimate"]):
+            bt = back_transform(measure, [r["estimate"], r["ci_low"], r["ci_high"]])
+            adjusted = f"limit estimate {_num(bt[0])} {_interval(bt[1], bt[2])}"
+        out.append(
+            {
+                "test": name,
+                "k": int(r["k"]),
+                "stat": _num(r["stat"]),
+                "p": _num(r["pval"], 3),
+                "adjusted": adjusted,
+                "note": r["note"] if isinstance(r["note"], str) else "",
+            }
+        )
+    return out
+
+
+Q_TESTS = {
+    "separate": "separate tau² per subgroup (Q on the subgroup estimates)",
+    "fixed": "fixed effect (QM of the fixed-effect model with the subgroup)",
+    "common_tau2": "common tau² (QM of the mixed-effects model)",
+}
+
+
+def _subgroup_tests(rows: pd.DataFrame, test: str) -> list[dict]:
+    if rows.empty:
+        return []
+    out = []
+    for _, r in rows[rows["test"] == test].iterrows():
+        df = f"{int(r['df1'])}" + (f", {_num(r['df2'], 0)}" if math.isfinite(r["df2"]) else "")
+        out.append(
+            {
+                "name": Q_TESTS.get(r["q_test"], r["q_test"]),
+                "stat": f"{'F' if r['dist'] == 'F' else 'Q'} = {_num(r['stat'])}",
+                "df": df,
+                "p": _num(r["pval"], 3),
+                "note": r["note"] if isinstance(r["note"], str) else "",
+            }
+        )
+    return out
+
+
+def _metareg(rows: pd.DataFrame, test: str) -> list[dict]:
+    if rows.empty:
+        return []
+    out = []
+    for _, r in rows[rows["test"] == test].iterrows():
+        ok = bool(r["converged"])
+        out.append(
+            {
+                "moderator": r["moderator"],
+                "term": r["term"],
+                "est": f"{_num(r['estimate'], 3)} {_interval(r['ci_low'], r['ci_high'])}"
+                if ok
+                else "NA",
+                "p": _num(r["pval"], 3),
+                "qm_p": _num(r["qm_p"], 3),
+                "r2": f"{_num(r['r2'], 0)}%" if math.isfinite(r["r2"]) else "NA",
+                "tau2": _num(r["tau2"], 3),
+                "k": int(r["k"]),
+                "note": r["note"] if isinstance(r["note"], str) else "",
+            }
+        )
+    return out
+
+
+def _influence_summary(loo: pd.DataFrame, infl: pd.DataFrame, measure: str, labels) -> dict:
+    if loo.empty:
+        return {}
+    est = loo["estimate"].to_numpy(float)
+    lo, hi = int(est.argmin()), int(est.argmax())
+    flagged = [labels.get(s, s) for s in infl.loc[infl["is_infl"].astype(bool), "study"]]
+    return {
+        "min": _num(back_transform(measure, [est[lo]])[0]),
+        "min_study": labels.get(loo["study"].iloc[lo], loo["study"].iloc[lo]),
+        "max": _num(back_transform(measure, [est[hi]])[0]),
+        "max_study": labels.get(loo["study"].iloc[hi], loo["study"].iloc[hi]),
+        "flagged": flagged,
+        "method": loo["method"].iloc[0],
+    }
+
+
+def render_markdown(
+    settings,
+    data,
+    effects: pd.DataFrame,
+    pooled: pd.DataFrame,
+    tables: dict[str, pd.DataFrame] | None = None,
+) -> str:
+    """The report; ``tables`` holds the diagnostics tables by name (``leave1out``,
+    ``influence``, ``small_study``, ...), each optional."""
+    tables = tables or {}
+
+    def table(name: str, analysis: str) -> pd.DataFrame:
+        t = tables.get(name)
+        if t is None or t.empty:
+            return pd.DataFrame(columns=["analysis"])
+        return t[t["analysis"] == analysis]
+
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     env = Environment(
@@ -54,7 +171,11 @@ def render_markdown(settings, data, effects: pd.DataFrame, pooled: pd.DataFrame)
     summary, analyses = [], []
     for spec in settings.analyses:
         fits = pooled[pooled["analysis"] == spec.name]
-        main = fits[(fits["method"] == primary["method"]) & (fits["test"] == primary["test"])]
+        main = fits[
+            (fits["model"] == "random")
+            & (fits["method"] == primary["method"])
+            & (fits["test"] == primary["test"])
+        ]
         for _, r in main.iterrows():
             summary.append({**_fmt_row(r), "title": settings.title(spec.name)})
         eff = effects[effects["analysis"] == spec.name]
@@ -66,6 +187,8 @@ def render_markdown(settings, data, effects: pd.DataFrame, pooled: pd.DataFrame)
         excluded = [
             f"{e['label']}: {e['note']}" for _, e in eff.iterrows() if not bool(e["included"])
         ]
+        labels = dict(zip(eff["comparison"], eff["label"], strict=True))
+        loo, infl = table("leave1out", spec.name), table("influence", spec.name)
         analyses.append(
             {
                 "name": spec.name,
@@ -79,6 +202,10 @@ def render_markdown(settings, data, effects: pd.DataFrame, pooled: pd.DataFrame)
                 "rows": [_fmt_row(r) for _, r in fits.iterrows()],
                 "studies": studies,
                 "excluded": excluded,
+                "small_study": _small_study(table("small_study", spec.name), spec.measure),
+                "influence": _influence_summary(loo, infl, spec.measure, labels),
+                "subgroup_tests": _subgroup_tests(table("subgroups", spec.name), primary["test"]),
+                "metareg": _metareg(table("metareg", spec.name), primary["test"]),
             }
         )
     used_ids = set(effects["study_id"])
@@ -127,4 +254,5 @@ def render_markdown(settings, data, effects: pd.DataFrame, pooled: pd.DataFrame)
         exclude_low=eff_opts["exclude_low_confidence"],
         methods=freq["methods"],
         tests=freq["tests"],
+        binary=freq.get("binary", []),
     )

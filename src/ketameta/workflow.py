@@ -15,6 +15,8 @@ from ketameta.errors import InputError
 from ketameta.io import write_csv, write_text
 
 log = logging.getLogger("ketameta")
+# Tables written by the `tables` rule beside effects.csv and pooled.csv.
+DIAGNOSTIC_TABLES = ("leave1out", "influence", "small_study", "subgroups", "metareg")
 
 
 @contextmanager
@@ -67,8 +69,19 @@ def prepare(config: dict, root: str | Path, label: str) -> Settings:
     """Validate config, data and every analysis up front, so a user mistake stops the run before
     any job starts (and so before any file under ``results/`` is written)."""
     settings = settings_from_dict(config, root, label)
-    effects_table(settings)
+    checked_effects_table(settings, label)
     return settings
+
+
+def checked_effects_table(settings: Settings, label: str):
+    """:func:`effects_table`; an error about a config key that the data contradict (a column
+    the data lack) names the config file ``label``."""
+    try:
+        return effects_table(settings)
+    except InputError as exc:
+        if exc.key and not exc.file:
+            raise InputError(exc.message, file=label, key=exc.key) from None
+        raise
 
 
 def settings_or_exit(
@@ -111,7 +124,8 @@ def step_diagnostics(settings: Settings, effects_path: str | Path, outdir: str |
     from ketameta.pooling import diagnostics_tables
 
     effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
-    for name, table in diagnostics_tables(effects, settings).items():
+    studies = load_data(settings).studies
+    for name, table in diagnostics_tables(effects, settings, studies).items():
         write_csv(Path(outdir) / f"{name}.csv", table)
 
 
@@ -126,18 +140,93 @@ def step_pooled(settings: Settings, effects_path: str | Path, out: str | Path) -
     write_csv(out, table)
 
 
-def forest_paths(settings: Settings, outdir: str | Path) -> list[Path]:
+FIGURE_KINDS = ("forest", "funnel")
+
+
+def figure_paths(settings: Settings, outdir: str | Path, kinds=FIGURE_KINDS) -> list[Path]:
+    """Every figure of the configured analyses (known from the config alone, before any data)."""
     return [
-        Path(outdir) / f"forest_{spec.name}.{ext}"
+        Path(outdir) / f"{kind}_{spec.name}.{ext}"
+        for kind in kinds
         for spec in settings.analyses
         for ext in ("svg", "png")
     ]
 
 
-def step_forest(settings: Settings, effects_path, pooled_path, outdir) -> None:
+def forest_paths(settings: Settings, outdir: str | Path) -> list[Path]:
+    return figure_paths(settings, outdir, ("forest",))
+
+
+@contextmanager
+def _figure_outputs(outdir, stem: str):
     from contextlib import ExitStack
 
     from ketameta.io import atomic_path
+
+    with ExitStack() as stack:
+        yield [
+            (ext, stack.enter_context(atomic_path(Path(outdir) / f"{stem}.{ext}")))
+            for ext in ("svg", "png")
+        ]
+
+
+def step_figures(settings: Settings, effects_path, pooled_path, outdir) -> None:
+    """Forest and funnel plots of every analysis (one job: matplotlib is imported once)."""
+    step_forest(settings, effects_path, pooled_path, outdir)
+    step_funnel(settings, effects_path, pooled_path, outdir)
+
+
+def step_funnel(settings: Settings, effects_path, pooled_path, outdir) -> None:
+    import numpy as np
+
+    from ketameta.diagnostics import trim_and_fill
+    from ketameta.plots import funnel_plot
+
+    effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
+    pooled = read_table(pooled_path).fillna({"subgroup": "", "note": ""})
+    freq = settings.raw["frequentist"]
+    primary = freq["primary"]
+    for spec in settings.analyses:
+        eff = effects[(effects["analysis"] == spec.name) & effects["included"].astype(bool)]
+        y, v = eff["yi"].to_numpy(float), eff["vi"].to_numpy(float)
+        fit = pooled[
+            (pooled["analysis"] == spec.name)
+            & (pooled["subgroup"] == "")
+            & (pooled["model"] == "random")
+            & (pooled["method"] == primary["method"])
+            & (pooled["test"] == primary["test"])
+        ]
+        estimate = float(fit["estimate"].iloc[0]) if len(fit) else float("nan")
+        label = f"random effects ({primary['method']}), k = {len(y)}"
+        fy, fv = [], []
+        if len(y) >= 3:
+            tf = trim_and_fill(y, v, estimator="L0", method=primary["method"])
+            fy = [yi for yi, f in zip(tf.yi, tf.filled, strict=True) if f]
+            fv = [vi for vi, f in zip(tf.vi, tf.filled, strict=True) if f]
+            label += f"; trim-and-fill (L0) adds {tf.k0} on the {tf.side}"
+        else:
+            label += "; too few studies to judge asymmetry"
+        if not np.isfinite(estimate):
+            estimate = float(np.mean(y)) if len(y) else 0.0
+            label += "; no pooled estimate"
+        with _figure_outputs(outdir, f"funnel_{spec.name}") as outputs:
+            funnel_plot(
+                y,
+                v,
+                estimate=estimate,
+                title=settings.title(spec.name),
+                measure=spec.measure,
+                model_label=label,
+                filled_yi=fy,
+                filled_vi=fv,
+                level=freq["level"],
+                outputs=outputs,
+                dpi=settings.raw["plots"]["dpi"],
+            )
+        log.info("funnel plot for %s: k = %d, filled %d", spec.name, len(y), len(fy))
+
+
+def step_forest(settings: Settings, effects_path, pooled_path, outdir) -> None:
     from ketameta.plots import forest_plot
 
     effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
@@ -146,11 +235,7 @@ def step_forest(settings: Settings, effects_path, pooled_path, outdir) -> None:
     for spec in settings.analyses:
         eff = effects[effects["analysis"] == spec.name]
         fits = pooled[(pooled["analysis"] == spec.name) & (pooled["model"] == "random")]
-        with ExitStack() as stack:
-            outputs = [
-                (ext, stack.enter_context(atomic_path(Path(outdir) / f"forest_{spec.name}.{ext}")))
-                for ext in ("svg", "png")
-            ]
+        with _figure_outputs(outdir, f"forest_{spec.name}") as outputs:
             forest_plot(
                 eff,
                 fits,
@@ -166,10 +251,35 @@ def step_forest(settings: Settings, effects_path, pooled_path, outdir) -> None:
         log.info("forest plot for %s: k = %d", spec.name, int(eff["included"].sum()))
 
 
-def step_report(settings: Settings, effects_path, pooled_path, out) -> None:
+def step_report(settings: Settings, effects_path, pooled_path, out, tables=None) -> None:
+    """The Markdown report; ``tables``: paths of the diagnostics tables (``<name>.csv``)."""
     from ketameta.report import render_markdown
 
     effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
     pooled = read_table(pooled_path).fillna({"subgroup": "", "note": ""})
+    extra = {Path(path).stem: read_table(path) for path in (tables or [])}
     data = load_data(settings)
-    write_text(out, render_markdown(settings, data, effects, pooled))
+    write_text(out, render_markdown(settings, data, effects, pooled, extra))
+
+
+def step_manifest(settings: Settings, config_path, outputs, out) -> None:
+    """``results/manifest.json`` over every other output (see :mod:`ketameta.manifest`)."""
+    from ketameta.manifest import build_manifest, manifest_text
+
+    manifest = build_manifest(settings, config_path, list(outputs))
+    write_text(out, manifest_text(manifest))
+    log.info("manifest: %d outputs, config %s", len(manifest["outputs"]), config_path)
+
+
+def run_verify(config_path, log_path) -> None:
+    """The ``verify`` rule: ``ketameta verify``, its table printed and copied to the log; a
+    difference fails the rule (exit status 1)."""
+    from ketameta.verify import format_differences, verify
+
+    diffs, failure = verify(".", config_path)
+    text = failure or format_differences(diffs)
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(log_path).write_text(text + "\n", encoding="utf-8")
+    print(text)
+    if failure or diffs:
+        raise SystemExit(f"ketameta verify: {len(diffs)} difference(s); see {log_path}")
