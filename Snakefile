@@ -1,9 +1,15 @@
 # ketameta workflow: raw trial data -> effect sizes and pooled models -> figures -> report.
 # Each rule is a thin call into the ketameta package (src/ketameta/workflow.py). Rules are few on
 # purpose: every job pays a Python start-up and the scientific imports.
+import sys
 from pathlib import Path
 
-from ketameta.workflow import DIAGNOSTIC_TABLES, figure_paths, settings_or_exit
+from ketameta.workflow import (
+    DIAGNOSTIC_TABLES,
+    figure_paths,
+    recover_after_kill,
+    settings_or_exit,
+)
 
 # A --configfile on the command line replaces the default config instead of merging into it,
 # so another data set's analyses are not mixed with ours.
@@ -23,6 +29,11 @@ CONFIG_LABEL = str(
 SETTINGS = settings_or_exit(
     config, workflow.basedir, CONFIG_LABEL, check_data=workflow.is_main_process
 )
+if workflow.is_main_process:
+    # A run killed with SIGKILL leaves Snakemake's lock and half-written temporaries behind;
+    # clear them when no other run of this workflow is alive (see ketameta.workflow).
+    for stale in recover_after_kill(workflow.workdir_init):
+        print(f"ketameta: removed {stale} left by an interrupted run", file=sys.stderr)
 FIGURES = [str(p) for p in figure_paths(SETTINGS, "results/figures")]
 DIAGNOSTICS = list(DIAGNOSTIC_TABLES)
 

@@ -15,7 +15,7 @@ from conftest import REPO, close, fixture
 
 from ketameta.config import load_settings, read_yaml, settings_from_dict, sha256_file
 from ketameta.pooling import pooled_table
-from ketameta.workflow import effects_table, prepare
+from ketameta.workflow import NO_STUDIES, effects_table, prepare
 
 BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake")
@@ -183,6 +183,26 @@ def test_unknown_moderator_column_is_a_config_error():
         "my.yaml, key 'analyses.response_24h.moderators': study column 'dose_mg' (a moderator "
         "of analysis 'response_24h') is not in data/raw/studies.csv"
     )
+
+
+def test_analysis_without_studies_gets_tables_figures_and_report(tmp_path):
+    """k = 0 (no trial reports the outcome at that timepoint) is not an error: every promised
+    file is written and says so, nothing crashes."""
+    from ketameta.verify import svg_data
+    from ketameta.workflow import figure_paths, step_figures, step_report, step_tables
+
+    raw = load_settings(REPO / "config/config.yaml", root=REPO).raw
+    analyses = {"none": {"outcome": "response", "timepoint": "y9", "measure": "OR"}}
+    settings = settings_from_dict({**raw, "analyses": analyses}, REPO)
+    tables = tmp_path / "tables"
+    step_tables(settings, tables / "effects.csv", tables / "pooled.csv", tables)
+    step_figures(settings, tables / "effects.csv", tables / "pooled.csv", tmp_path / "figures")
+    for path in figure_paths(settings, tmp_path / "figures"):
+        assert path.stat().st_size > 0
+        if path.suffix == ".svg":
+            assert svg_data(path) == {"figure": "empty", "message": NO_STUDIES}
+    step_report(settings, tables / "effects.csv", tables / "pooled.csv", tmp_path / "report.md")
+    assert "No study has data for this analysis." in (tmp_path / "report.md").read_text()
 
 
 def test_effects_carry_counts_and_combined_arms(ketamine_tables):

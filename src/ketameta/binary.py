@@ -134,7 +134,8 @@ class GLMMResult(_Result):
     Wald-type heterogeneity test and ``q_lrt``/``q_lrt_p`` the likelihood-ratio test, both with
     ``q_df = k - 1``. ``loglik`` and ``deviance`` follow metafor (see the module docstring);
     ``loglik_marginal`` is the AGQ marginal log-likelihood. ``nagq`` is the number of quadrature
-    points.
+    points. The prediction interval is ``estimate +/- z sqrt(se^2 + tau2)`` (metafor's
+    ``predict.rma`` for ``rma.glmm``).
     """
 
     model: str
@@ -148,6 +149,8 @@ class GLMMResult(_Result):
     pval: float
     ci_low: float
     ci_high: float
+    pi_low: float
+    pi_high: float
     tau2: float
     i2: float
     h2: float
@@ -789,6 +792,8 @@ def _fit_glmm(
     se = math.sqrt(var) if var > 0 else math.nan
     stat, pval, lo, hi = _z_summary(mu, se, level)
     tau2 = tau**2
+    # metafor's predict.rma for rma.glmm: normal quantiles, sqrt(se^2 + tau2)
+    _, _, pi_lo, pi_hi = _z_summary(mu, math.sqrt(var + tau2) if var > 0 else math.nan, level)
     off = model.offset(model.alpha, mu)
     cond_dev = _conditional_deviance(off, model.z, model.y, model.n, tau)
     q_df = k - 1
@@ -805,6 +810,8 @@ def _fit_glmm(
         pval=pval,
         ci_low=lo,
         ci_high=hi,
+        pi_low=pi_lo,
+        pi_high=pi_hi,
         tau2=tau2,
         i2=100 * tau2 / (vt + tau2),
         h2=tau2 / vt + 1,

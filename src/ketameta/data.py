@@ -118,20 +118,28 @@ def read_csv_strict(path: str | Path, label: str | None = None) -> pd.DataFrame:
         seen.add(name)
     rows: list[list[str]] = []
     lines: list[int] = []
+    start = reader.line_num + 1  # line where the next record starts (a quoted field can span lines)
     try:
         for row in reader:
             if not row or all(not c.strip() for c in row):
+                start = reader.line_num + 1
                 continue
             if len(row) != len(header):
                 raise InputError(
                     f"has {len(row)} fields but the header has {len(header)}",
                     file=label,
-                    line=reader.line_num,
+                    line=start,
                 )
             rows.append([c.strip() for c in row])
-            lines.append(reader.line_num)
+            lines.append(start)
+            start = reader.line_num + 1
     except csv.Error as exc:
-        raise InputError(f"malformed CSV: {exc}", file=label, line=reader.line_num) from None
+        where = f" (the record starting on line {start} runs to line {reader.line_num})"
+        if reader.line_num <= start:
+            where = ""
+        raise InputError(
+            f"malformed CSV: {exc}{where}; check for an unclosed quote", file=label, line=start
+        ) from None
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     frame[LINE] = lines
     return frame
@@ -292,6 +300,14 @@ def validate_arms(frame: pd.DataFrame, label: str, study_ids: set[str]) -> pd.Da
     chk.nonempty("source")
     if "confidence" in frame.columns:
         chk.choice("confidence", CONFIDENCE, allow_empty=True)
+        if "derived" in frame.columns:
+            # codebook: a medium-confidence number was computed, so its derivation is required
+            for idx in frame.index[(frame["confidence"] == "medium") & (frame["derived"] == "")]:
+                chk.fail(
+                    idx,
+                    "derived",
+                    "is empty, but a medium-confidence row must say how its numbers were derived",
+                )
     n = chk.number(
         "n",
         integer=True,

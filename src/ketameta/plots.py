@@ -131,6 +131,7 @@ def forest_plot(
     for x, text, ha in heads:
         ax.text(x, -1, text, transform=tr, ha=ha, va="center", fontweight="bold")
     lows, highs = [], []
+    drawn: list[dict] = []  # what is plotted, embedded in the SVG for `ketameta verify`
     for i, (kind, item) in enumerate(lines):
         if kind == "header":
             label = str(item) if not subgroup_name else f"{subgroup_name}: {item}"
@@ -150,6 +151,16 @@ def forest_plot(
                 size = 4 + 10 * math.sqrt(r["weight"] / 100)
                 ax.plot([lo, hi], [i, i], color=GREY, lw=1)
                 ax.plot([y], [i], marker="s", ms=size, color=BLUE, mec=BLUE)
+                drawn.append(
+                    {
+                        "row": "study",
+                        "label": str(r["label"]),
+                        "estimate": y,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "weight": float(r["weight"]),
+                    }
+                )
                 est = back_transform(measure, [y, lo, hi])
                 ax.text(
                     0.85,
@@ -173,6 +184,9 @@ def forest_plot(
             )
             lows.append(lo)
             highs.append(hi)
+            drawn.append(
+                {"row": "pooled", "label": label, "estimate": est, "ci_low": lo, "ci_high": hi}
+            )
             k_txt = f"{label} (k = {int(fit['k'])}; {method}, {test})"
             ax.text(0.01, i, k_txt, transform=tr, ha="left", va="center", fontweight="bold")
             bt = back_transform(measure, [est, lo, hi])
@@ -192,6 +206,7 @@ def forest_plot(
             ax.plot([fit["pi_low"], fit["pi_high"]], [i, i], color=ORANGE, lw=1.4, ls=(0, (3, 2)))
             lows.append(fit["pi_low"])
             highs.append(fit["pi_high"])
+            drawn.append({"row": "prediction", "pi_low": fit["pi_low"], "pi_high": fit["pi_high"]})
             pi = back_transform(measure, [fit["pi_low"], fit["pi_high"]])
             ax.text(0.01, i, "Prediction interval", transform=tr, ha="left", va="center")
             ax.text(
@@ -249,12 +264,134 @@ def forest_plot(
             fontsize=8,
         )
     fig.text(0.01, 1 - 0.3 / height, title, ha="left", va="center", fontsize=11, fontweight="bold")
+    _save(plt, fig, outputs, dpi, {"figure": "forest", "measure": measure, "rows": drawn})
+
+
+FIGURE_DATA_PREFIX = "ketameta-figure-data:"
+
+
+def _save(plt, fig, outputs: list[tuple[str, Path]], dpi: int, data: dict) -> None:
+    """Save every format; the SVG carries the plotted numbers as JSON in its description
+    (``ketameta verify`` compares figures by these numbers, not by pixels). No dates or software
+    versions in the files, so reruns are byte-identical."""
+    import json
+
+    def clean(x):
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [clean(v) for v in x]
+        if isinstance(x, float | np.floating):
+            return float(x) if math.isfinite(x) else None
+        if isinstance(x, np.integer | np.bool_):
+            return x.item()
+        return x
+
+    description = FIGURE_DATA_PREFIX + json.dumps(clean(data), sort_keys=True, allow_nan=False)
     for fmt, path in outputs:
         if fmt == "svg":
-            fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None})
+            meta = {"Date": None, "Creator": None, "Description": description}
+            fig.savefig(path, format="svg", metadata=meta)
         else:
             fig.savefig(path, format=fmt, dpi=dpi, metadata={"Software": None})
     plt.close(fig)
+
+
+def empty_plot(*, title: str, message: str, outputs: list[tuple[str, Path]], dpi: int = 150):
+    """A figure that says why there is nothing to draw (the file still exists, as the workflow
+    promises every figure of every configured analysis)."""
+    plt = _setup_matplotlib()
+    fig = plt.figure(figsize=(6.0, 1.6))
+    fig.text(0.02, 0.75, title, ha="left", va="center", fontsize=11, fontweight="bold")
+    fig.text(0.02, 0.35, message, ha="left", va="center", color=GREY)
+    _save(plt, fig, outputs, dpi, {"figure": "empty", "message": message})
+
+
+def funnel_plot(
+    yi,
+    vi,
+    *,
+    estimate: float,
+    title: str,
+    measure: str,
+    model_label: str,
+    filled_yi=(),
+    filled_vi=(),
+    level: float = 0.95,
+    outputs: list[tuple[str, Path]],
+    dpi: int = 150,
+) -> None:
+    """Funnel plot (Light & Pillemer 1984; Sterne & Egger 2001), as metafor's ``funnel.rma``.
+
+    Effects against their standard errors (0 at the top), a vertical line at the pooled
+    ``estimate`` and the pseudo confidence region ``estimate +/- z se`` (Sterne & Egger 2001).
+    For comparative measures the plot is contour-enhanced (Peters et al. 2008, J Clin Epidemiol
+    61:991-996): shaded where a study would be significant at p < 0.10, 0.05 and 0.01 against no
+    effect (0 on the log/difference scale). Studies imputed by trim-and-fill (``filled_yi``,
+    ``filled_vi``) are drawn as open circles.
+    """
+    from scipy.stats import norm
+
+    plt = _setup_matplotlib()
+    y, se = np.asarray(yi, float), np.sqrt(np.asarray(vi, float))
+    fy, fse = np.asarray(filled_yi, float), np.sqrt(np.asarray(filled_vi, float))
+    se_max = 1.08 * float(max(np.max(se, initial=0.0), np.max(fse, initial=0.0)) or 1.0)
+    s = np.array([0.0, se_max])
+    fig, ax = plt.subplots(figsize=(7.2, 4.6))
+    z_ci = float(norm.isf((1 - level) / 2))
+    xs = list(y) + list(fy) + [estimate - z_ci * se_max, estimate + z_ci * se_max]
+    null = None if measure == "PLO" else 0.0
+    shades = [(0.10, "#E6E6E6"), (0.05, "#C4C4C4"), (0.01, "#9E9E9E")]
+    if null is not None:
+        xs += [null + sign * float(norm.isf(0.01 / 2)) * se_max for sign in (-1, 1)]
+    lo_lim, hi_lim = min(xs), max(xs)
+    pad = 0.05 * (hi_lim - lo_lim or 1.0)
+    lo_lim, hi_lim = lo_lim - pad, hi_lim + pad
+    handles, labels = [], []
+    if null is not None:
+        from matplotlib.patches import Patch
+
+        for p, colour in shades:
+            z = float(norm.isf(p / 2))
+            ax.fill_betweenx(s, np.full(2, lo_lim), null - z * s, color=colour, lw=0, zorder=1)
+            ax.fill_betweenx(s, null + z * s, np.full(2, hi_lim), color=colour, lw=0, zorder=1)
+            handles.append(Patch(facecolor=colour, edgecolor=GREY, lw=0.5))
+            labels.append(f"p < {p:g}")
+        ax.axvline(null, color="black", lw=0.8, zorder=2)
+    ax.plot(estimate - z_ci * s, s, color=GREY, lw=0.9, ls=(0, (4, 2)), zorder=3)
+    ci_line = ax.plot(estimate + z_ci * s, s, color=GREY, lw=0.9, ls=(0, (4, 2)), zorder=3)
+    est_line = ax.plot([estimate, estimate], [0, se_max], color=ORANGE, lw=1.2, zorder=3)
+    points = ax.plot(y, se, "o", color=BLUE, ms=5, zorder=4)
+    handles = [points[0], est_line[0], ci_line[0]] + handles
+    labels = ["studies", "pooled estimate", f"pseudo {level:.0%} CI"] + labels
+    if fy.size:
+        filled = ax.plot(fy, fse, "o", mfc="white", mec=BLUE, ms=5, zorder=4)
+        handles.insert(1, filled[0])
+        labels.insert(1, "filled (trim-and-fill)")
+    ax.set_xlim(lo_lim, hi_lim)
+    ax.set_ylim(se_max, 0)
+    if measure in RATIO_MEASURES or measure == "PLO":
+        ticks = _nice_ticks(measure, lo_lim, hi_lim)
+        ax.set_xticks([t for _, t in ticks])
+        ax.set_xticklabels([lab for lab, _ in ticks])
+    ax.set_xlabel(MEASURE_NAMES[measure] + (" (log scale)" if measure in RATIO_MEASURES else ""))
+    ax.set_ylabel("Standard error")
+    ax.legend(
+        handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False
+    )
+    ax.set_title(f"{title}\n{model_label}", fontsize=9, loc="left")
+    fig.tight_layout()
+    data = {
+        "figure": "funnel",
+        "measure": measure,
+        "estimate": estimate,
+        "level": level,
+        "yi": list(y),
+        "se": list(se),
+        "filled_yi": list(fy),
+        "filled_se": list(fse),
+    }
+    _save(plt, fig, outputs, dpi, data)
 
 
 def _nice_ticks(measure: str, lo: float, hi: float) -> list[tuple[str, float]]:

@@ -91,11 +91,25 @@ def settings_or_exit(
     mistake print one line and exit with status 1 (used by the Snakefile)."""
     try:
         if check_data:
+            # Snakemake's YAML loader keeps the last of two equal keys; ours refuses them, so the
+            # file is read again to catch what Snakemake silently dropped.
+            path = Path(label) if Path(label).is_file() else Path(root) / label
+            if path.is_file():
+                _read_yaml_as(path, label)
             return prepare(config, root, label)
         return settings_from_dict(config, root, label)
     except InputError as exc:
         print(f"ketameta: error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def _read_yaml_as(path: Path, label: str) -> None:
+    from ketameta.config import read_yaml
+
+    try:
+        read_yaml(path)
+    except InputError as exc:  # name the file as the user did
+        raise InputError(exc.message, file=label, line=exc.line, key=exc.key) from None
 
 
 def read_table(path: str | Path):
@@ -141,6 +155,7 @@ def step_pooled(settings: Settings, effects_path: str | Path, out: str | Path) -
 
 
 FIGURE_KINDS = ("forest", "funnel")
+NO_STUDIES = "No study in the data has this outcome at this timepoint (k = 0)."
 
 
 def figure_paths(settings: Settings, outdir: str | Path, kinds=FIGURE_KINDS) -> list[Path]:
@@ -180,7 +195,7 @@ def step_funnel(settings: Settings, effects_path, pooled_path, outdir) -> None:
     import numpy as np
 
     from ketameta.diagnostics import trim_and_fill
-    from ketameta.plots import funnel_plot
+    from ketameta.plots import empty_plot, funnel_plot
 
     effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
     pooled = read_table(pooled_path).fillna({"subgroup": "", "note": ""})
@@ -209,6 +224,10 @@ def step_funnel(settings: Settings, effects_path, pooled_path, outdir) -> None:
         if not np.isfinite(estimate):
             estimate = float(np.mean(y)) if len(y) else 0.0
             label += "; no pooled estimate"
+        if len(y) == 0:
+            with _figure_outputs(outdir, f"funnel_{spec.name}") as outputs:
+                empty_plot(title=settings.title(spec.name), message=NO_STUDIES, outputs=outputs)
+            continue
         with _figure_outputs(outdir, f"funnel_{spec.name}") as outputs:
             funnel_plot(
                 y,
@@ -227,7 +246,7 @@ def step_funnel(settings: Settings, effects_path, pooled_path, outdir) -> None:
 
 
 def step_forest(settings: Settings, effects_path, pooled_path, outdir) -> None:
-    from ketameta.plots import forest_plot
+    from ketameta.plots import empty_plot, forest_plot
 
     effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
     pooled = read_table(pooled_path).fillna({"subgroup": "", "note": ""})
@@ -235,6 +254,10 @@ def step_forest(settings: Settings, effects_path, pooled_path, outdir) -> None:
     for spec in settings.analyses:
         eff = effects[effects["analysis"] == spec.name]
         fits = pooled[(pooled["analysis"] == spec.name) & (pooled["model"] == "random")]
+        if eff.empty:
+            with _figure_outputs(outdir, f"forest_{spec.name}") as outputs:
+                empty_plot(title=settings.title(spec.name), message=NO_STUDIES, outputs=outputs)
+            continue
         with _figure_outputs(outdir, f"forest_{spec.name}") as outputs:
             forest_plot(
                 eff,
@@ -283,3 +306,61 @@ def run_verify(config_path, log_path) -> None:
     print(text)
     if failure or diffs:
         raise SystemExit(f"ketameta verify: {len(diffs)} difference(s); see {log_path}")
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_after_kill(workdir: str | Path = ".", results: str = "results") -> list[str]:
+    """Make the README's plain command work again after a run was killed (SIGKILL, power loss).
+
+    Snakemake cannot clean up after SIGKILL: its locks stay in ``.snakemake/locks`` and the next
+    run stops with a LockException until ``snakemake --unlock``; after SIGKILL or Ctrl-C the
+    outputs of the jobs that were running stay marked incomplete (``.snakemake/incomplete``) and
+    the next run stops until ``--rerun-incomplete``. The main process of each run records its
+    pid in ``.snakemake/ketameta-runs/``; when none of the recorded processes is alive, no other
+    run of this workflow is using the directory, so the locks, the incomplete markers and the
+    temporary files of interrupted writes (``.<name>.<random>.tmp``) are stale and removed.
+    Dropping the markers is safe because every output is written to a temporary file and renamed
+    (:mod:`ketameta.io`): an output that exists is whole, and a job whose outputs are not all
+    there is rerun as usual. While another run is alive nothing is touched and Snakemake's lock
+    does its job.
+
+    Returns what was removed (for the log)."""
+    import os
+
+    root = Path(workdir)
+    runs = root / ".snakemake" / "ketameta-runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    live = False
+    for entry in runs.iterdir():
+        if entry.name.isdigit() and _alive(int(entry.name)) and int(entry.name) != os.getpid():
+            live = True
+        else:
+            entry.unlink(missing_ok=True)
+    removed: list[str] = []
+    if not live:
+        for lock in sorted((root / ".snakemake" / "locks").glob("*.lock")):
+            lock.unlink(missing_ok=True)
+            removed.append(str(lock.relative_to(root)))
+        incomplete = root / ".snakemake" / "incomplete"
+        markers = [p for p in incomplete.rglob("*") if p.is_file()] if incomplete.is_dir() else []
+        for marker in sorted(markers):
+            marker.unlink(missing_ok=True)
+        if markers:
+            removed.append(f"{len(markers)} incomplete-output marker(s)")
+        out = root / results
+        for tmp in sorted(out.rglob(".*.tmp")) if out.is_dir() else []:
+            tmp.unlink(missing_ok=True)
+            removed.append(str(tmp.relative_to(root)))
+    (runs / str(os.getpid())).touch()
+    return removed
