@@ -86,7 +86,10 @@ def test_truncation_at_zero_when_q_below_df():
 def test_single_study_is_reported_not_pooled():
     res = rma([0.5], [0.04], method="REML")
     assert res.k == 1 and res.estimate == 0.5 and res.se == pytest.approx(0.2)
-    assert math.isnan(res.tau2) and "k = 1" in res.note
+    # as metafor: tau2 = 0 and Q = 0 (p = 1), no tau2 CI, prediction interval = CI
+    assert (res.tau2, res.q, res.q_p, res.i2, res.h2) == (0.0, 0.0, 1.0, 0.0, 1.0)
+    assert math.isnan(res.tau2_ci_low) and (res.pi_low, res.pi_high) == (res.ci_low, res.ci_high)
+    assert "k = 1" in res.note
 
 
 def test_empty_input_is_flagged_not_raised():

@@ -864,6 +864,13 @@ def glmm_plo(xi, ni, level: float = 0.95, nagq: int = 7) -> GLMMResult:
             "PLO", "PLO", k, nagq, level,
             _join(note, "no events (or only events) in any study: logit not estimable"),
         )  # fmt: skip
+    if not np.any((x > 0) & (x < n)):
+        # every study is 0/n or n/n: the likelihood keeps rising as tau2 grows (no ML estimate;
+        # metafor/lme4 stop somewhere on that ridge and report it without a warning)
+        return _nan_glmm(
+            "PLO", "PLO", k, nagq, level,
+            _join(note, "no study with 0 < events < n: the GLMM has no ML estimate"),
+        )  # fmt: skip
     y2, n2 = x[:, None], n[:, None]
     model = _Model(y2, n2, np.ones_like(y2), np.ones_like(y2), per_study=False, nagq=nagq)
     ll_sat = _saturated_loglik(x, n)

@@ -176,6 +176,8 @@ class AnalysisSpec:
         return sorted({c.strip() for m in self.moderators for c in m.split("+")})
 
 
+DOUBLE_ZERO_NOTE = "excluded: no events (or only events) in both arms"
+
 EFFECT_COLUMNS = [
     "analysis",
     "measure",
@@ -349,7 +351,7 @@ def compute_effects(data: Dataset, spec: AnalysisSpec, options: EffectOptions) -
         zero = (a == 0) | (c == 0) | (a == frame["n_treat"]) | (c == frame["n_ctrl"])
         note = np.where(
             double & np.isnan(yi),
-            "excluded: no events (or only events) in both arms",
+            DOUBLE_ZERO_NOTE,
             np.where(
                 zero & (options.zero_cell_to != "none"),
                 f"zero cell: {options.zero_cell_add:g} added to each cell",

@@ -310,18 +310,19 @@ def rma(yi, vi, method: str = "REML", test: str = "z", level: float = 0.95) -> M
             math.inf,
             float(y[0] - z * se),
             float(y[0] + z * se),
+            # as metafor at k = 1: no heterogeneity to estimate (tau2 = 0, Q = 0), PI = CI
+            float(y[0] - z * se),
+            float(y[0] + z * se),
+            0.0,
             math.nan,
             math.nan,
+            0.0,
             math.nan,
             math.nan,
-            math.nan,
-            math.nan,
-            math.nan,
-            math.nan,
-            math.nan,
-            math.nan,
+            1.0,
+            0.0,
             0,
-            math.nan,
+            1.0,
             level,
             True,
             "k = 1: single study shown, not pooled (z interval)",
@@ -343,6 +344,11 @@ def rma(yi, vi, method: str = "REML", test: str = "z", level: float = 0.95) -> M
         var *= rss / (k - p)
         dist = stats.t(df=k - p)
         df = float(k - p)
+        if rss <= np.finfo(float).eps:
+            note.append(
+                "knha: the residual Q is 0 (identical estimates), so the Hartung-Knapp SE and CI "
+                "width are 0 (as metafor); read the z test"
+            )
     else:
         dist = stats.norm()
         df = math.inf

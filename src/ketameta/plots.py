@@ -114,7 +114,7 @@ def forest_plot(
             lines.append(("gap", None))
     if len(overall):
         lines.append(("diamond", ("Random effects", overall.iloc[0], True)))
-        if np.isfinite(overall["pi_low"].iloc[0]):
+        if np.isfinite(overall["pi_low"].iloc[0]) and int(overall["k"].iloc[0]) >= 2:
             lines.append(("het", overall.iloc[0]))
     n_lines = len(lines)
     top_in, bottom_in, row_in = 0.75, 0.95, 0.26

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ketameta.effects import back_transform
+from ketameta.effects import DOUBLE_ZERO_NOTE, back_transform
 from ketameta.frequentist import MetaResult, rma
 
 POOLED_COLUMNS = [
@@ -85,7 +85,12 @@ def _nan_row(analysis, subgroup, measure, n, model, method, k, level, note) -> d
 
 
 def binary_rows(
-    part: pd.DataFrame, analysis: str, subgroup: str, measure: str, frequentist: dict
+    part: pd.DataFrame,
+    raw: pd.DataFrame,
+    analysis: str,
+    subgroup: str,
+    measure: str,
+    frequentist: dict,
 ) -> list[dict]:
     """Mantel-Haenszel, Peto and GLMM fits on the raw counts (``frequentist.binary``).
 
@@ -99,19 +104,22 @@ def binary_rows(
     level = frequentist["level"]
     a, n1 = part["events_treat"].to_numpy(float), part["n_treat"].to_numpy(float)
     c, n2 = part["events_ctrl"].to_numpy(float), part["n_ctrl"].to_numpy(float)
-    n = float(np.nansum(n1) + np.nansum(n2))
+    # Mantel-Haenszel and Peto take every table, double-zero ones included (``raw``)
+    ra, rn1 = raw["events_treat"].to_numpy(float), raw["n_treat"].to_numpy(float)
+    rc, rn2 = raw["events_ctrl"].to_numpy(float), raw["n_ctrl"].to_numpy(float)
     fits = []
     if "MH" in wanted and measure in ("OR", "RR", "RD"):
-        fits.append(("mh", "MH", lambda: mantel_haenszel(a, n1, c, n2, measure, level)))
+        fits.append(("mh", "MH", raw, lambda: mantel_haenszel(ra, rn1, rc, rn2, measure, level)))
     if "Peto" in wanted and measure == "OR":
-        fits.append(("peto", "Peto", lambda: peto(a, n1, c, n2, level)))
+        fits.append(("peto", "Peto", raw, lambda: peto(ra, rn1, rc, rn2, level)))
     if "GLMM" in wanted and measure == "OR":
-        fits.append(("glmm", "ML", lambda: glmm_or_umfs(a, n1, c, n2, level)))
+        fits.append(("glmm", "ML", part, lambda: glmm_or_umfs(a, n1, c, n2, level)))
     if "GLMM" in wanted and measure == "PLO":
-        fits.append(("glmm", "ML", lambda: glmm_plo(a, n1, level)))
+        fits.append(("glmm", "ML", part, lambda: glmm_plo(a, n1, level)))
     rows = []
-    for model, method, fit in fits:
-        if len(part) == 0:
+    for model, method, data, fit in fits:
+        n = float(np.nansum(data["n_treat"]) + np.nansum(data["n_ctrl"]))
+        if len(data) == 0:
             rows.append(
                 _nan_row(analysis, subgroup, measure, n, model, method, 0, level, "no studies")
             )
@@ -120,9 +128,9 @@ def binary_rows(
         row = {
             "analysis": analysis,
             "subgroup": subgroup,
-            "measure": measure,
             "n_participants": n,
             **{k: v for k, v in res.items() if k in POOLED_COLUMNS},
+            "measure": measure,  # Peto's result says "PETO"; the analysis measure is the OR
             "model": model,
             "method": method,
             "test": "z",
@@ -139,22 +147,31 @@ def binary_rows(
 def pool_analysis(
     effects: pd.DataFrame, analysis: str, measure: str, subgroup_col: str | None, frequentist: dict
 ) -> list[dict]:
-    """All configured fits of one analysis, overall and per subgroup level."""
+    """All configured fits of one analysis, overall and per subgroup level.
+
+    Studies left out of the OR/RR only for having no events (or only events) in both arms still
+    enter the raw-count models (Mantel-Haenszel, Peto), which count them as metafor does."""
     used = effects[effects["included"].astype(bool)]
-    groups = [("", used)]
+    counted = effects[effects["included"].astype(bool) | (effects["note"] == DOUBLE_ZERO_NOTE)]
+    groups = [("", used, counted)]
     if subgroup_col:
         levels = sorted(used["subgroup"].astype(str).unique())
         if len(levels) > 1:
             groups += [
-                (f"{subgroup_col}={lv}", used[used["subgroup"].astype(str) == lv]) for lv in levels
+                (
+                    f"{subgroup_col}={lv}",
+                    used[used["subgroup"].astype(str) == lv],
+                    counted[counted["subgroup"].astype(str) == lv],
+                )
+                for lv in levels
             ]
     rows = []
-    for label, part in groups:
+    for label, part, raw in groups:
         n = float(np.nansum(part["n_treat"]) + np.nansum(part["n_ctrl"]))
         for method, test in model_grid(frequentist):
             res = rma(part["yi"], part["vi"], method=method, test=test, level=frequentist["level"])
             rows.append(_row(analysis, label, measure, n, res))
-        rows += binary_rows(part, analysis, label, measure, frequentist)
+        rows += binary_rows(part, raw, analysis, label, measure, frequentist)
     return rows
 
 
@@ -290,7 +307,7 @@ def _subgroup_rows(part: pd.DataFrame, spec, frequentist: dict) -> list[dict]:
                     "pval": t["pval"],
                     "tau2": t["tau2"],
                     "converged": t["converged"],
-                    "note": "; ".join(n for n in (res.note, t["note"]) if n),
+                    "note": "; ".join(dict.fromkeys(n for n in (res.note, t["note"]) if n)),
                 }
             )
     return rows
