@@ -283,6 +283,18 @@ def test_trim_and_fill_side_override_and_r0_p():
 # --- Baujat ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("rec", DIAG["baujat"], ids=[r["input"] for r in DIAG["baujat"]])
+def test_baujat_matches_metafor(rec):
+    """baujat(rma(yi, vi, method="FE")): closed form, so 1e-8."""
+    assert rec["ok"], rec["error"]
+    y, v, _ = _data(rec["input"])
+    res = baujat(y, v, method="FE")
+    for ours, theirs in zip(res.x, rec["x"], strict=True):
+        assert close(ours, theirs, TOL["closed_form"])
+    for ours, theirs in zip(res.y, rec["y"], strict=True):
+        assert close(ours, theirs, TOL["closed_form"])
+
+
 def test_baujat_hand_computation():
     # FE: w = (1, 1, 0.5), b = (0 + 1 + 1.5) / 2.5 = 1, so x = w (y - 1)^2 = (1, 0, 2), Q = 3.
     # Without study 1: b = (1 + 1.5)/1.5 = 5/3, var = 2/3 -> y = (2/3)^2 / (2/3) = 2/3.

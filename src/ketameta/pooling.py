@@ -347,7 +347,7 @@ def _metareg_frames(part: pd.DataFrame, spec, studies, frequentist: dict) -> lis
 def diagnostics_tables(effects: pd.DataFrame, settings, studies=None) -> dict[str, pd.DataFrame]:
     """Leave-one-out, influence, small-study, subgroup-difference and meta-regression tables
     for the primary random-effects model (``studies``: the study table, for moderators)."""
-    from ketameta.diagnostics import influence, leave_one_out
+    from ketameta.diagnostics import baujat, influence, leave_one_out
 
     freq = settings.raw["frequentist"]
     primary = freq["primary"]
@@ -362,6 +362,9 @@ def diagnostics_tables(effects: pd.DataFrame, settings, studies=None) -> dict[st
             frame = leave_one_out(y, v, method=method, test=test, labels=labels).to_frame()
             loo.append(frame.assign(**head, test=test))
             frame = influence(y, v, method=method, labels=labels).to_frame()
+            # Baujat et al. (2002) coordinates from the fixed-effect fit, as metafor's baujat()
+            bj = baujat(y, v, method="FE", labels=labels)
+            frame = frame.assign(baujat_x=list(bj.x), baujat_y=list(bj.y))
             infl.append(frame.assign(**head))
         small += _small_study_rows(y, v, spec.name, spec.measure, method)
         if spec.subgroup:

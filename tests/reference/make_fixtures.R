@@ -456,7 +456,7 @@ rma_summary <- function(f) {
 
 diag_env <- list()
 inputs3 <- list()
-loo <- list(); infl <- list(); regt <- list(); rankt <- list(); tfill <- list()
+loo <- list(); infl <- list(); bauj <- list(); regt <- list(); rankt <- list(); tfill <- list()
 for (inp in diag_inputs) {
   id <- input_id(inp$dataset, inp$measure)
   data_call <- paste0("dat <- ", escalc_call(inp$dataset, inp$measure))
@@ -498,6 +498,16 @@ for (inp in diag_inputs) {
                        dfbs = numv(r$value$dfbs$intrcpt), is_infl = I(as.logical(r$value$is.infl))))
   }
   infl[[length(infl) + 1]] <- rec
+
+  # Baujat plot coordinates of the fixed-effect fit (metafor's default for baujat)
+  call <- 'baujat(rma(yi, vi, data=dat, method="FE"))'
+  grDevices::pdf(NULL)
+  r <- run(call, env); note_failure("baujat", call, r)
+  grDevices::dev.off()
+  rec <- hdr(r, call, input = id)
+  if (r$ok) rec <- c(rec, list(study = chrv(r$value$slab), x = numv(r$value$x),
+                               y = numv(r$value$y)))
+  bauj[[length(bauj) + 1]] <- rec
 
   # Egger-type regression tests
   for (call in c('regtest(fit, model="lm")', "regtest(fit)")) {
@@ -649,7 +659,7 @@ diag_json <- list(
                   "subgroup.q_between is QM of the FE model with moderator alloc (Q-between of fixed-effect subgroup analysis); q_between_mixed uses REML")))),
   datasets = datasets_json[c("bcg", "normand", "pritz", "ketamine_24h", "zeros", "ketamine_d28")],
   inputs = inputs3,
-  leave1out = loo, influence = infl, regtest = regt, ranktest = rankt, trimfill = tfill,
+  leave1out = loo, influence = infl, baujat = bauj, regtest = regt, ranktest = rankt, trimfill = tfill,
   rma_mh = mh, rma_peto = peto, rma_glmm = glmm,
   metareg = metareg, subgroup = subgroup,
   failures = failures)
