@@ -44,6 +44,7 @@ RESULTS = [
     *expand("results/tables/{name}.csv", name=DIAGNOSTICS),
     *FIGURES,
     "results/report.md",
+    "results/posteriors",
 ]
 
 
@@ -76,6 +77,7 @@ rule tables:
             )
             for name in DIAGNOSTICS
         ],
+        posteriors=directory("results/posteriors"),
     log:
         "logs/tables.log",
     benchmark:
@@ -84,7 +86,9 @@ rule tables:
         from ketameta.workflow import logging_to, step_tables
 
         with logging_to(log[0]):
-            step_tables(SETTINGS, output.effects, output.pooled, "results/tables")
+            step_tables(
+                SETTINGS, output.effects, output.pooled, "results/tables", output.posteriors
+            )
 
 
 rule figures:

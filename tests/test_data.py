@@ -203,9 +203,9 @@ DATA = "data: {studies: data/studies.csv, arms: data/arms.csv}\n"
 ANALYSIS = "analyses: {r: {outcome: response, timepoint: 24h, measure: OR}}\n"
 BAD_CONFIGS = {
     "unknown_top_key": (
-        DATA + ANALYSIS + "bayes: {}\n",
-        "c.yaml, key 'bayes': unknown key; allowed keys: analyses, data, effects, frequentist, "
-        "plots",
+        DATA + ANALYSIS + "bayesian: {}\n",
+        "c.yaml, key 'bayesian': unknown key; allowed keys: analyses, bayes, data, effects, "
+        "frequentist, plots",
     ),
     "unknown_method": (
         DATA + ANALYSIS + "frequentist: {methods: [REML, XX]}\n",

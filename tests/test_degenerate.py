@@ -246,6 +246,10 @@ def test_every_model_is_reported_for_every_analysis_and_subgroup(run):
         if spec.measure == "PLO":
             expected.add(("glmm", "ML", "z"))
         for label, g in part.groupby("subgroup"):
+            bayes = g["model"].str.startswith("bayes")
+            # the exact Bayesian posterior (bayes.exact, the default) is fitted overall only
+            assert list(g.loc[bayes, "method"]) == (["exact"] if label == "" else [])
+            g = g[~bayes]
             grid = list(zip(g["model"], g["method"], g["test"], strict=True))
             assert len(grid) == len(set(grid)) and set(grid) == expected, (spec.name, label)
 
@@ -282,14 +286,28 @@ def _row_problems(r: pd.Series) -> list[str]:
 
 
 def test_every_pooled_row_is_finite_or_flagged(run):
-    """A row is either converged with every number it promises finite and in range, or flagged
-    (converged = False with a note); a single study is flagged by its note."""
+    """A frequentist row is either converged with every number it promises finite and in range,
+    or flagged (converged = False with a note); a single study is flagged by its note. (Bayesian
+    rows: test_bayes_rows_are_finite.)"""
     problems = []
-    for _, r in run.pooled.iterrows():
+    frequentist = run.pooled[~run.pooled["model"].str.startswith("bayes")]
+    for _, r in frequentist.iterrows():
         for p in _row_problems(r):
             where = f"{r['analysis']} [{r['subgroup']}] {r['model']} {r['method']} {r['test']}"
             problems.append(f"{where}: {p}")
     assert problems == []
+
+
+def test_bayes_rows_are_finite(run):
+    """The exact posterior exists for every analysis with a study (k = 1 and k = 2 included:
+    the proper tau prior makes it proper), with ordered, finite intervals."""
+    rows = run.pooled[run.pooled["model"] == "bayes_nn"]
+    assert set(rows["analysis"]) == {spec.name for spec in run.settings.analyses}
+    for _, r in rows.iterrows():
+        cols = ["estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau_mean"]
+        assert np.isfinite(r[cols].to_numpy(float)).all(), r["analysis"]
+        assert r["pi_low"] <= r["ci_low"] <= r["median"] <= r["ci_high"] <= r["pi_high"]
+        assert 0 <= r["tau_ci_low"] <= r["tau_mean"] <= r["tau_ci_high"]
 
 
 def test_back_transformed_columns_follow_the_estimates(run):
@@ -698,7 +716,12 @@ def test_every_figure_is_written_and_shows_the_studies(run):
         assert data["figure"] == kind, path  # never the k = 0 placeholder
         eff = _effects(run, analysis)
         k = int(eff["included"].astype(bool).sum())
-        drawn = [r for r in data["rows"] if r["row"] == "study"] if kind == "forest" else data["yi"]
+        if kind == "forest":
+            drawn = [r for r in data["rows"] if r["row"] == "study"]
+        elif kind == "funnel":
+            drawn = data["yi"]
+        else:  # posterior: the shrunken estimate of every study
+            drawn = data["shrunken"][0]
         assert len(drawn) == k, path
 
 

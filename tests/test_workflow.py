@@ -205,6 +205,42 @@ def test_analysis_without_studies_gets_tables_figures_and_report(tmp_path):
     assert "No study has data for this analysis." in (tmp_path / "report.md").read_text()
 
 
+def test_bayes_rows_of_the_committed_results():
+    """pooled.csv's Bayesian rows: the exact posterior (checked against R double integration in
+    test_bayes_exact.py) for every analysis, and each normal-normal MCMC fit within 3 MCSE of
+    it -- recomputed here from the committed draws' summaries, not read from the note."""
+    from ketameta.bayes_exact import MuPrior, TauPrior, exact_posterior
+
+    pooled = pd.read_csv(REPO / "results/tables/pooled.csv", keep_default_na=True)
+    effects = pd.read_csv(REPO / "results/tables/effects.csv")
+    settings = load_settings(REPO / "config/config.yaml", root=REPO)
+    for spec in settings.analyses:
+        rows = pooled[(pooled["analysis"] == spec.name) & pooled["model"].str.startswith("bayes")]
+        assert set(zip(rows["model"], rows["method"], strict=True)) == {
+            ("bayes_nn", "exact"),
+            ("bayes_nn", "mcmc"),
+            ("bayes_binomial", "mcmc"),
+        }
+        eff = effects[(effects["analysis"] == spec.name) & effects["included"]]
+        tau = spec.tau_prior or {"kind": "halfnormal", "scale": 0.5}
+        post = exact_posterior(
+            eff["yi"], eff["vi"], MuPrior.normal(0, 10), TauPrior.halfnormal(tau["scale"])
+        )
+        exact = rows[rows["method"] == "exact"].iloc[0]
+        assert close(exact["estimate"], post.mu_mean, 1e-9)
+        assert close(exact["ci_low"], post.mu_low, 1e-9)
+        mcmc = rows[(rows["model"] == "bayes_nn") & (rows["method"] == "mcmc")].iloc[0]
+        for col, ref in (
+            ("estimate", post.mu_mean),
+            ("ci_low", post.mu_low),
+            ("ci_high", post.mu_high),
+            ("pi_low", post.pred_low),
+            ("pi_high", post.pred_high),
+            ("tau_mean", post.tau_mean),
+        ):
+            assert abs(mcmc[col] - ref) <= 3 * mcmc[f"{col}_mcse"], (spec.name, col)
+
+
 def test_effects_carry_counts_and_combined_arms(ketamine_tables):
     _, effects, _ = ketamine_tables
     daly = effects[(effects["analysis"] == "response_24h") & (effects["study_id"] == "daly2018")]
@@ -331,7 +367,7 @@ def test_unknown_config_key_stops_workflow(tmp_path):
     proc = _snakemake(tmp_path, "--cores", "1", "--configfile", "other.yaml")
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines()[-1] == (
-        f"ketameta: error: {cfg}, key 'sed': unknown key; allowed keys: analyses, data, "
+        f"ketameta: error: {cfg}, key 'sed': unknown key; allowed keys: analyses, bayes, data, "
         "effects, frequentist, plots"
     )
     assert not (tmp_path / "results").exists()

@@ -169,6 +169,7 @@ class Settings:
                 filters={k: list(v) for k, v in a.get("filters", {}).items()},
                 subgroup=a.get("subgroup"),
                 moderators=tuple(a.get("moderators", [])),
+                tau_prior=a.get("tau_prior"),
             )
             for name, a in self.raw["analyses"].items()
         ]
@@ -210,6 +211,12 @@ def check_pins(cfg: dict, paths: dict[str, Path], label: str) -> None:
 def settings_from_dict(config: Any, root: str | Path = ".", label: str = "config") -> Settings:
     """Validate a config mapping (e.g. Snakemake's merged ``config``) into :class:`Settings`."""
     cfg = validate_config(config, label)
+    from ketameta.bayes_tables import check_priors
+
+    try:
+        check_priors(cfg)
+    except InputError as exc:
+        raise InputError(exc.message, file=label, key=exc.key) from None
     root = Path(root)
     studies = check_data_path(cfg["data"]["studies"], root, label, "data.studies")
     arms = check_data_path(cfg["data"]["arms"], root, label, "data.arms")

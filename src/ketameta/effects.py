@@ -170,6 +170,7 @@ class AnalysisSpec:
     filters: dict[str, list[str]] = field(default_factory=dict)
     subgroup: str | None = None
     moderators: tuple[str, ...] = ()
+    tau_prior: dict | None = None  # overrides bayes.tau_prior for this analysis
 
     def moderator_columns(self) -> list[str]:
         """Study columns used by the meta-regressions (``"a+b"`` is one model on a and b)."""

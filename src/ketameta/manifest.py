@@ -117,7 +117,10 @@ def build_manifest(
     if config_path is not None and Path(config_path).is_file():
         config["path"] = _rel(config_path, root)
         config["sha256_file"] = sha256_file(config_path)
-    files = sorted((_rel(p, root), sha256_file(p)) for p in outputs)
+    paths = []
+    for p in map(Path, outputs):  # a directory output stands for the files in it
+        paths += sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    files = sorted((_rel(p, root), sha256_file(p)) for p in paths)
     seed = settings.raw.get("bayes", {}).get("seed")
     return {
         "manifest_version": MANIFEST_VERSION,

@@ -297,6 +297,93 @@ def _save(plt, fig, outputs: list[tuple[str, Path]], dpi: int, data: dict) -> No
     plt.close(fig)
 
 
+def posterior_plot(
+    post,
+    labels: list[str],
+    yi,
+    vi,
+    *,
+    title: str,
+    measure: str,
+    level: float = 0.95,
+    outputs: list[tuple[str, Path]],
+    dpi: int = 150,
+) -> None:
+    """Exact Bayesian normal-normal posterior of one analysis (:mod:`ketameta.bayes_exact`).
+
+    Left: prior and posterior density of tau. Middle: posterior density of mu and the posterior
+    predictive density of a new study's effect, with the ``level`` credible interval. Right: a
+    Bayesian forest plot, observed study estimates (``yi`` with ``level`` CIs) next to their
+    shrunken posterior estimates (Spiegelhalter et al. 2004, ch. 5.4).
+    """
+    from scipy.stats import norm
+
+    plt = _setup_matplotlib()
+    grid = post.grid(201)
+    fig, axes = plt.subplots(1, 3, figsize=(11.0, 3.8), gridspec_kw={"width_ratios": [1, 1, 1.3]})
+    tau = grid[grid["parameter"] == "tau"]
+    prior = np.exp(post._rule.model.tau_prior.logpdf(tau["x"].to_numpy()))
+    ax = axes[0]
+    ax.plot(tau["x"], prior, color=GREY, ls=(0, (4, 2)), label=f"prior {post.tau_prior}")
+    ax.plot(tau["x"], tau["pdf"], color=BLUE, label="posterior")
+    ax.axvspan(post.tau_low, post.tau_high, color=BLUE, alpha=0.12, lw=0)
+    ax.set_xlabel("tau (between-study sd)")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=7, frameon=False)
+    ax = axes[1]
+    mu = grid[grid["parameter"] == "mu"]
+    new = grid[grid["parameter"] == "theta_new"]
+    ax.plot(new["x"], new["pdf"], color=ORANGE, ls=(0, (4, 2)), label="new study (predictive)")
+    ax.plot(mu["x"], mu["pdf"], color=BLUE, label="pooled effect mu")
+    ax.axvspan(post.mu_low, post.mu_high, color=BLUE, alpha=0.12, lw=0)
+    if measure != "PLO":
+        ax.axvline(0.0, color="black", lw=0.8)
+    lo, hi = float(new["x"].min()), float(new["x"].max())
+    if measure in RATIO_MEASURES or measure == "PLO":
+        ticks = _nice_ticks(measure, lo, hi)
+        ax.set_xticks([t for _, t in ticks])
+        ax.set_xticklabels([lab for lab, _ in ticks])
+    ax.set_xlabel(MEASURE_NAMES[measure] + (" (log scale)" if measure in RATIO_MEASURES else ""))
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    ax = axes[2]
+    studies = post.studies(labels)
+    y, se = np.asarray(yi, float), np.sqrt(np.asarray(vi, float))
+    z = float(norm.isf((1 - level) / 2))
+    rows = range(len(y))
+    for i in rows:
+        ax.plot([y[i] - z * se[i], y[i] + z * se[i]], [i - 0.15] * 2, color=GREY, lw=1)
+        ax.plot([studies["low"][i], studies["high"][i]], [i + 0.15] * 2, color=BLUE, lw=1.4)
+    ax.plot(y, [i - 0.15 for i in rows], "s", color=GREY, ms=4, label="observed")
+    ax.plot(studies["mean"], [i + 0.15 for i in rows], "o", color=BLUE, ms=4, label="shrunken")
+    n = len(y)
+    ax.plot([post.mu_low, post.mu_high], [n + 0.2] * 2, color=ORANGE, lw=2)
+    ax.plot([post.mu_mean], [n + 0.2], "D", color=ORANGE, ms=5, label="pooled mu")
+    ax.set_yticks(list(rows) + [n + 0.2])
+    ax.set_yticklabels(list(labels) + ["Pooled"], fontsize=7)
+    ax.set_ylim(n + 0.8, -0.8)
+    if measure != "PLO":
+        ax.axvline(0.0, color="black", lw=0.8)
+    xs = list(y - z * se) + list(y + z * se) + [post.mu_low, post.mu_high]
+    if measure in RATIO_MEASURES or measure == "PLO":
+        ticks = _nice_ticks(measure, min(xs), max(xs))
+        ax.set_xticks([t for _, t in ticks])
+        ax.set_xticklabels([lab for lab, _ in ticks])
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    fig.suptitle(
+        f"{title}\nBayesian normal-normal model, exact posterior", fontsize=9, x=0.01, ha="left"
+    )
+    fig.tight_layout()
+    data = {
+        "figure": "posterior",
+        "measure": measure,
+        "mu": [post.mu_mean, post.mu_low, post.mu_high],
+        "tau": [post.tau_median, post.tau_low, post.tau_high],
+        "predictive": [post.pred_low, post.pred_high],
+        "shrunken": [list(studies["mean"]), list(studies["low"]), list(studies["high"])],
+    }
+    _save(plt, fig, outputs, dpi, data)
+
+
 def empty_plot(*, title: str, message: str, outputs: list[tuple[str, Path]], dpi: int = 150):
     """A figure that says why there is nothing to draw (the file still exists, as the workflow
     promises every figure of every configured analysis)."""

@@ -175,14 +175,23 @@ def pool_analysis(
     return rows
 
 
-def pooled_table(effects: pd.DataFrame, settings) -> pd.DataFrame:
+def pooled_table(effects: pd.DataFrame, settings, draws_dir=None) -> pd.DataFrame:
+    """Every configured model of every analysis; Bayesian rows (``bayes:``) after the
+    frequentist ones, MCMC draws to ``draws_dir`` (see :mod:`ketameta.bayes_tables`)."""
+    from ketameta.bayes_tables import BAYES_COLUMNS, bayes_rows
+
     rows = []
+    bayes = settings.raw["bayes"]
+    level = settings.raw["frequentist"]["level"]
     for spec in settings.analyses:
         part = effects[effects["analysis"] == spec.name]
         rows += pool_analysis(
             part, spec.name, spec.measure, spec.subgroup, settings.raw["frequentist"]
         )
-    return pd.DataFrame(rows, columns=POOLED_COLUMNS)
+        if bayes["exact"] or bayes["mcmc"]:
+            favourable = settings.raw["analyses"][spec.name].get("favourable", "higher")
+            rows += bayes_rows(part, spec, favourable, bayes, level, draws_dir)
+    return pd.DataFrame(rows, columns=POOLED_COLUMNS + BAYES_COLUMNS)
 
 
 SMALL_STUDY_COLUMNS = [
@@ -352,7 +361,9 @@ def diagnostics_tables(effects: pd.DataFrame, settings, studies=None) -> dict[st
     freq = settings.raw["frequentist"]
     primary = freq["primary"]
     method, test = primary["method"], primary["test"]
-    loo, infl, small, subgroups, metareg = [], [], [], [], []
+    from ketameta.bayes_tables import SENSITIVITY_COLUMNS, sensitivity_rows
+
+    loo, infl, small, subgroups, metareg, sensitivity = [], [], [], [], [], []
     for spec in settings.analyses:
         part = effects[(effects["analysis"] == spec.name) & effects["included"].astype(bool)]
         y, v = part["yi"].to_numpy(float), part["vi"].to_numpy(float)
@@ -371,6 +382,12 @@ def diagnostics_tables(effects: pd.DataFrame, settings, studies=None) -> dict[st
             subgroups += _subgroup_rows(part, spec, freq)
         if spec.moderators and studies is not None:
             metareg += _metareg_frames(part, spec, studies, freq)
+        if settings.raw["bayes"]["exact"]:
+            favourable = settings.raw["analyses"][spec.name].get("favourable", "higher")
+            all_rows = effects[effects["analysis"] == spec.name]
+            sensitivity += sensitivity_rows(
+                all_rows, spec, favourable, settings.raw["bayes"], freq["level"]
+            )
 
     def stack(frames: list[pd.DataFrame], lead: list[str]) -> pd.DataFrame:
         if not frames:
@@ -383,6 +400,7 @@ def diagnostics_tables(effects: pd.DataFrame, settings, studies=None) -> dict[st
         "influence": stack(infl, ["analysis", "measure", "method"]),
         "small_study": pd.DataFrame(small, columns=SMALL_STUDY_COLUMNS),
         "subgroups": pd.DataFrame(subgroups, columns=SUBGROUP_COLUMNS),
+        "prior_sensitivity": pd.DataFrame(sensitivity, columns=SENSITIVITY_COLUMNS),
         "metareg": stack(metareg, ["analysis", "measure", "moderator", "term"])
         if metareg
         else pd.DataFrame(columns=_metareg_columns()),

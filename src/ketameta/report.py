@@ -124,6 +124,48 @@ def _metareg(rows: pd.DataFrame, test: str) -> list[dict]:
     return out
 
 
+def _bayes(rows: pd.DataFrame) -> list[dict]:
+    out = []
+    for _, r in rows.iterrows():
+        flags = r.get("flags")
+        diag = ""
+        if r["method"] == "mcmc" and math.isfinite(r.get("rhat_max", math.nan)):
+            diag = (
+                f"R-hat {_num(r['rhat_max'], 3)}, ESS {_num(r['ess_bulk_min'], 0)}, "
+                f"divergences {int(r['divergences'])}"
+            )
+            if isinstance(flags, str) and flags:
+                diag += f"; **flagged: {flags}**"
+        out.append(
+            {
+                "model": r["model"],
+                "method": r["method"],
+                "est": f"{_num(r['estimate_bt'])} {_interval(r['ci_low_bt'], r['ci_high_bt'])}",
+                "pi": _interval(r["pi_low_bt"], r["pi_high_bt"]),
+                "tau": f"{_num(r['tau_mean'])} {_interval(r['tau_ci_low'], r['tau_ci_high'])}",
+                "p": _num(r["p_benefit"], 3),
+                "diag": diag,
+                "note": r["note"] if isinstance(r["note"], str) else "",
+                "prior": r["prior"] if isinstance(r["prior"], str) else "",
+            }
+        )
+    return out
+
+
+def _sensitivity(rows: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            "prior": r["prior"],
+            "primary": "yes" if bool(r["primary"]) else "",
+            "est": f"{_num(r['estimate_bt'])} {_interval(r['ci_low_bt'], r['ci_high_bt'])}",
+            "pi": _interval(r["pi_low_bt"], r["pi_high_bt"]),
+            "tau": f"{_num(r['tau_median'])} {_interval(r['tau_ci_low'], r['tau_ci_high'])}",
+            "p": _num(r["p_benefit"], 3),
+        }
+        for _, r in rows.iterrows()
+    ]
+
+
 def _influence_summary(loo: pd.DataFrame, infl: pd.DataFrame, measure: str, labels) -> dict:
     if loo.empty:
         return {}
@@ -199,7 +241,11 @@ def render_markdown(
                 "filters": ", ".join(f"{k} in {v}" for k, v in spec.filters.items()),
                 "subgroup": spec.subgroup,
                 "k": len(used),
-                "rows": [_fmt_row(r) for _, r in fits.iterrows()],
+                "rows": [
+                    _fmt_row(r) for _, r in fits.iterrows() if not r["model"].startswith("bayes")
+                ],
+                "bayes": _bayes(fits[fits["model"].str.startswith("bayes")]),
+                "sensitivity": _sensitivity(table("prior_sensitivity", spec.name)),
                 "studies": studies,
                 "excluded": excluded,
                 "small_study": _small_study(table("small_study", spec.name), spec.measure),

@@ -9,7 +9,9 @@ Comparison rules (one :class:`Difference` per mismatch, nothing is skipped silen
   companion ``c_mcse`` (Monte Carlo standard error of an MCMC summary) agrees within
   ``mcse_factor`` (3) times the larger MCSE instead; text agrees exactly;
 - SVG figures: by the plotted numbers embedded in the file (see ``plots._save``), at ``rtol``;
-  PNG copies of a figure are checked for presence only (their pixels carry the same data);
+  PNG copies of a figure are checked for presence only (their pixels carry the same data), and
+  so are MCMC draws (``.nc``: another machine draws other numbers; their summaries, with MCSE,
+  are compared in ``pooled.csv``);
 - ``manifest.json``: inputs, config hashes, seed and the list of outputs must agree; output hashes,
   Python and package versions and the git commit are reported, not compared (they change with
   the machine and the commit, not with the science);
@@ -112,9 +114,11 @@ def compare_csv(name: str, old_path: Path, new_path: Path, rtol: float = RTOL) -
             if va == vb:
                 continue
             if a is not None and b is not None:
+                tol = math.nan
                 if mcse is not None and mcse[0] is not None and mcse[1] is not None:
                     tol = MCSE_FACTOR * max(mcse[0][i], mcse[1][i])
-                    if math.isfinite(tol) and abs(a[i] - b[i]) <= tol:
+                if math.isfinite(tol):  # an MCMC summary of this row
+                    if abs(a[i] - b[i]) <= tol:
                         continue
                     rule = f"within {MCSE_FACTOR:g} MCSE ({tol:.3g})"
                 else:
@@ -243,6 +247,8 @@ def compare_results(committed: str | Path, regenerated: str | Path, rtol: float 
             out += compare_svg(rel, a, b, rtol)
         elif suffix == ".png" and (committed / rel).with_suffix(".svg").exists():
             continue  # the SVG twin carries the data
+        elif suffix == ".nc":
+            continue  # MCMC draws: their summaries (with MCSE) are compared in pooled.csv
         elif Path(rel).name == "manifest.json":
             out += compare_manifest(rel, a, b)
         elif suffix in (".md", ".html", ".txt", ".json", ".yaml"):

@@ -16,7 +16,14 @@ from ketameta.io import write_csv, write_text
 
 log = logging.getLogger("ketameta")
 # Tables written by the `tables` rule beside effects.csv and pooled.csv.
-DIAGNOSTIC_TABLES = ("leave1out", "influence", "small_study", "subgroups", "metareg")
+DIAGNOSTIC_TABLES = (
+    "leave1out",
+    "influence",
+    "small_study",
+    "subgroups",
+    "metareg",
+    "prior_sensitivity",
+)
 
 
 @contextmanager
@@ -127,10 +134,11 @@ def step_effects(settings: Settings, out: str | Path) -> None:
     write_csv(out, table)
 
 
-def step_tables(settings: Settings, effects_out, pooled_out, outdir) -> None:
-    """Effects, pooled models and diagnostics: one job, so the imports are paid once."""
+def step_tables(settings: Settings, effects_out, pooled_out, outdir, draws_dir=None) -> None:
+    """Effects, pooled models (MCMC draws to ``draws_dir``) and diagnostics: one job, so the
+    imports are paid once and the compiled MCMC models are reused across analyses."""
     step_effects(settings, effects_out)
-    step_pooled(settings, effects_out, pooled_out)
+    step_pooled(settings, effects_out, pooled_out, draws_dir)
     step_diagnostics(settings, effects_out, outdir)
 
 
@@ -143,14 +151,24 @@ def step_diagnostics(settings: Settings, effects_path: str | Path, outdir: str |
         write_csv(Path(outdir) / f"{name}.csv", table)
 
 
-def step_pooled(settings: Settings, effects_path: str | Path, out: str | Path) -> None:
+def step_pooled(settings: Settings, effects_path, out, draws_dir=None) -> None:
     from ketameta.pooling import pooled_table
 
     effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
-    table = pooled_table(effects, settings)
+    if draws_dir is not None:
+        Path(draws_dir).mkdir(parents=True, exist_ok=True)
+    table = pooled_table(effects, settings, draws_dir)
     for r in table[(table["subgroup"] == "") & (table["model"] == "random")].itertuples():
         if not r.converged:
             log.warning("%s %s/%s did not converge: %s", r.analysis, r.method, r.test, r.note)
+    mcmc = table[(table["method"] == "mcmc") & table["flags"].fillna("").astype(bool)]
+    for r in mcmc.itertuples():
+        log.warning("%s %s: MCMC diagnostics flagged: %s", r.analysis, r.model, r.flags)
+    if len(mcmc) and settings.raw["bayes"]["fail_on_flags"]:
+        failed = ", ".join(f"{r.analysis}/{r.model} ({r.flags})" for r in mcmc.itertuples())
+        raise SystemExit(
+            f"ketameta: error: MCMC diagnostics failed (bayes.fail_on_flags): {failed}"
+        )
     write_csv(out, table)
 
 
@@ -158,8 +176,10 @@ FIGURE_KINDS = ("forest", "funnel")
 NO_STUDIES = "No study in the data has this outcome at this timepoint (k = 0)."
 
 
-def figure_paths(settings: Settings, outdir: str | Path, kinds=FIGURE_KINDS) -> list[Path]:
+def figure_paths(settings: Settings, outdir: str | Path, kinds=None) -> list[Path]:
     """Every figure of the configured analyses (known from the config alone, before any data)."""
+    if kinds is None:
+        kinds = FIGURE_KINDS + (("posterior",) if settings.raw["bayes"]["exact"] else ())
     return [
         Path(outdir) / f"{kind}_{spec.name}.{ext}"
         for kind in kinds
@@ -186,9 +206,42 @@ def _figure_outputs(outdir, stem: str):
 
 
 def step_figures(settings: Settings, effects_path, pooled_path, outdir) -> None:
-    """Forest and funnel plots of every analysis (one job: matplotlib is imported once)."""
+    """Forest, funnel and posterior plots of every analysis (one job: matplotlib once)."""
     step_forest(settings, effects_path, pooled_path, outdir)
     step_funnel(settings, effects_path, pooled_path, outdir)
+    if settings.raw["bayes"]["exact"]:
+        step_posterior(settings, effects_path, outdir)
+
+
+def step_posterior(settings: Settings, effects_path, outdir) -> None:
+    """Exact posterior figure per analysis (recomputed: quadrature costs milliseconds)."""
+    from ketameta.bayes_tables import exact_row, mu_prior, spec_tau_prior, tau_prior
+    from ketameta.plots import empty_plot, posterior_plot
+
+    effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
+    cfg, level = settings.raw["bayes"], settings.raw["frequentist"]["level"]
+    for spec in settings.analyses:
+        eff = effects[(effects["analysis"] == spec.name) & effects["included"].astype(bool)]
+        with _figure_outputs(outdir, f"posterior_{spec.name}") as outputs:
+            if eff.empty:
+                empty_plot(title=settings.title(spec.name), message=NO_STUDIES, outputs=outputs)
+                continue
+            y, v = eff["yi"].to_numpy(float), eff["vi"].to_numpy(float)
+            tau_p = tau_prior(spec_tau_prior(spec, cfg), "bayes.tau_prior")
+            post, _ = exact_row(
+                y, v, spec.measure, "positive", mu_prior(cfg["mu_prior"]), tau_p, level
+            )
+            posterior_plot(
+                post,
+                list(eff["label"]),
+                y,
+                v,
+                title=settings.title(spec.name),
+                measure=spec.measure,
+                level=level,
+                outputs=outputs,
+                dpi=settings.raw["plots"]["dpi"],
+            )
 
 
 def step_funnel(settings: Settings, effects_path, pooled_path, outdir) -> None:
