@@ -24,7 +24,11 @@ WORKFLOW_FILES = ["Snakefile", "config", "report", "data/raw", "tests/data"]
 
 @pytest.fixture(scope="module")
 def ketamine_tables():
-    settings = load_settings(REPO / "config/config.yaml", root=REPO)
+    """The default config's tables, in-process; MCMC off (its rows are checked from the
+    committed results in test_bayes_rows_of_the_committed_results, and the sampler has its own
+    tests), so the fixture costs seconds, not a compile per model structure."""
+    raw = load_settings(REPO / "config/config.yaml", root=REPO).raw
+    settings = settings_from_dict({**raw, "bayes": {**raw["bayes"], "mcmc": []}}, REPO)
     effects = effects_table(settings)
     return settings, effects, pooled_table(effects, settings)
 
@@ -391,6 +395,7 @@ def default_runs(tmp_path_factory):
     return runs
 
 
+@pytest.mark.slow
 def test_committed_results_regenerate(default_runs):
     """The default workflow from scratch reproduces the committed results by `ketameta verify`'s
     rules (tables at 1e-9 relative, figures by their plotted numbers, report text exactly) and
@@ -406,6 +411,7 @@ def test_committed_results_regenerate(default_runs):
     assert not diffs, format_differences(diffs)
 
 
+@pytest.mark.slow
 def test_two_runs_are_byte_identical(default_runs):
     first, second = (
         sorted(p.relative_to(r) for p in (r / "results").rglob("*") if p.is_file())
@@ -442,3 +448,36 @@ def test_diagnostics_tables_match_metafor_for_ketamine(ketamine_tables):
     assert close(egger["stat"], ref["zval"], 1e-8) and close(egger["pval"], ref["pval"], 1e-8)
     tiny = small[small["analysis"] == "remission_24h"]
     assert tiny["note"].tolist() == ["k < 3: small-study tests not run"]
+
+
+def test_flagged_mcmc_fit_stops_the_run_when_configured(tmp_path, monkeypatch):
+    """bayes.fail_on_flags: a fit that fails a diagnostic threshold stops the step with one
+    line naming it, and pooled.csv is not written; without the switch it is only logged."""
+    import ketameta.pooling
+    from ketameta.workflow import step_pooled
+
+    def fake_table(effects, settings, draws_dir=None):
+        return pd.DataFrame(
+            [
+                {"analysis": "a", "subgroup": "", "model": "random", "method": "REML",
+                 "test": "z", "converged": True, "note": "", "flags": float("nan")},
+                {"analysis": "a", "subgroup": "", "model": "bayes_nn", "method": "mcmc",
+                 "test": "", "converged": False, "note": "", "flags": "rhat;divergences"},
+            ]
+        )  # fmt: skip
+
+    monkeypatch.setattr(ketameta.pooling, "pooled_table", fake_table)
+    effects = tmp_path / "effects.csv"
+    pd.DataFrame({"analysis": ["a"], "subgroup": [""], "note": [""]}).to_csv(effects)
+    raw = load_settings(REPO / "config/config.yaml", root=REPO).raw
+    strict = settings_from_dict({**raw, "bayes": {**raw["bayes"], "fail_on_flags": True}}, REPO)
+    with pytest.raises(SystemExit) as stop:
+        step_pooled(strict, effects, tmp_path / "pooled.csv")
+    assert str(stop.value) == (
+        "ketameta: error: MCMC diagnostics failed (bayes.fail_on_flags): "
+        "a/bayes_nn (rhat;divergences)"
+    )
+    assert not (tmp_path / "pooled.csv").exists()
+    lenient = settings_from_dict(raw, REPO)
+    step_pooled(lenient, effects, tmp_path / "pooled.csv")
+    assert (tmp_path / "pooled.csv").exists()

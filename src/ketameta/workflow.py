@@ -161,7 +161,8 @@ def step_pooled(settings: Settings, effects_path, out, draws_dir=None) -> None:
     for r in table[(table["subgroup"] == "") & (table["model"] == "random")].itertuples():
         if not r.converged:
             log.warning("%s %s/%s did not converge: %s", r.analysis, r.method, r.test, r.note)
-    mcmc = table[(table["method"] == "mcmc") & table["flags"].fillna("").astype(bool)]
+    flagged = table["flags"].map(lambda f: isinstance(f, str) and f != "")
+    mcmc = table[(table["method"] == "mcmc") & flagged]
     for r in mcmc.itertuples():
         log.warning("%s %s: MCMC diagnostics flagged: %s", r.analysis, r.model, r.flags)
     if len(mcmc) and settings.raw["bayes"]["fail_on_flags"]:
