@@ -207,6 +207,10 @@ BAD_CONFIGS = {
         "c.yaml, key 'bayesian': unknown key; allowed keys: analyses, bayes, data, effects, "
         "frequentist, plots",
     ),
+    "tau_prior_without_its_parameter": (
+        DATA + ANALYSIS + "bayes: {tau_prior: {kind: uniform, scale: 1}}\n",
+        "c.yaml, key 'bayes.tau_prior': 'upper' is a required property",
+    ),
     "unknown_method": (
         DATA + ANALYSIS + "frequentist: {methods: [REML, XX]}\n",
         "c.yaml, key 'frequentist.methods[1]': 'XX' is not one of: DL, REML, PM, ML, HE, SJ, EB",

@@ -102,17 +102,6 @@ def mu_prior(cfg: dict) -> MuPrior:
     return MuPrior.flat() if sd is None else MuPrior.normal(float(cfg.get("mean", 0.0)), sd)
 
 
-def check_priors(raw: dict) -> None:
-    """Build every configured prior once, so a bad one stops the run before any job."""
-    bayes = raw.get("bayes", {})
-    tau_prior(bayes["tau_prior"], "bayes.tau_prior")
-    for i, cfg in enumerate(bayes["sensitivity"]):
-        tau_prior(cfg, f"bayes.sensitivity[{i}]")
-    for name, a in raw["analyses"].items():
-        if "tau_prior" in a:
-            tau_prior(a["tau_prior"], f"analyses.{name}.tau_prior")
-
-
 def _benefit(measure: str, favourable: str) -> str | None:
     if measure == "PLO":
         return None
@@ -227,7 +216,9 @@ def bayes_rows(part, spec, favourable: str, cfg: dict, level: float, draws_dir=N
     rows = []
     if k == 0:
         row = _base(spec.name, spec.measure, 0, n, "bayes_nn", "exact", label)
-        return [_bt({**row, "converged": False, "note": "no studies", "level": level}, "OR")]
+        return [
+            _bt({**row, "converged": False, "note": "no studies", "level": level}, spec.measure)
+        ]
     post = None
     if cfg["exact"]:
         post, fields = exact_row(y, v, spec.measure, benefit, mu_p, tau_p, level)
@@ -270,7 +261,9 @@ def bayes_rows(part, spec, favourable: str, cfg: dict, level: float, draws_dir=N
         try:
             res = fit()
         except ValueError as exc:  # data the model cannot take (e.g. no events at all)
-            rows.append(_bt({**row, "converged": False, "note": str(exc), "level": level}, "OR"))
+            rows.append(
+                _bt({**row, "converged": False, "note": str(exc), "level": level}, spec.measure)
+            )
             continue
         fields = _mcmc_fields(res, benefit)
         notes = [fields["note"]] if fields["note"] else []

@@ -40,11 +40,12 @@ def _yaml_loader():
     return UniqueKeyLoader
 
 
-def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file safely; syntax errors become :class:`InputError` with the line."""
+def read_yaml(path: str | Path, label: str | None = None) -> Any:
+    """Parse a YAML file safely; syntax errors become :class:`InputError` with the line, naming
+    the file as ``label`` (default: ``path``)."""
     import yaml
 
-    label = str(path)
+    label = str(path) if label is None else label
     p = Path(path)
     if not p.is_file():
         raise InputError("config file not found", file=label)
@@ -211,12 +212,6 @@ def check_pins(cfg: dict, paths: dict[str, Path], label: str) -> None:
 def settings_from_dict(config: Any, root: str | Path = ".", label: str = "config") -> Settings:
     """Validate a config mapping (e.g. Snakemake's merged ``config``) into :class:`Settings`."""
     cfg = validate_config(config, label)
-    from ketameta.bayes_tables import check_priors
-
-    try:
-        check_priors(cfg)
-    except InputError as exc:
-        raise InputError(exc.message, file=label, key=exc.key) from None
     root = Path(root)
     studies = check_data_path(cfg["data"]["studies"], root, label, "data.studies")
     arms = check_data_path(cfg["data"]["arms"], root, label, "data.arms")

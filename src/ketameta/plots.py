@@ -299,6 +299,7 @@ def _save(plt, fig, outputs: list[tuple[str, Path]], dpi: int, data: dict) -> No
 
 def posterior_plot(
     post,
+    tau_prior,
     labels: list[str],
     yi,
     vi,
@@ -322,7 +323,7 @@ def posterior_plot(
     grid = post.grid(201)
     fig, axes = plt.subplots(1, 3, figsize=(11.0, 3.8), gridspec_kw={"width_ratios": [1, 1, 1.3]})
     tau = grid[grid["parameter"] == "tau"]
-    prior = np.exp(post._rule.model.tau_prior.logpdf(tau["x"].to_numpy()))
+    prior = np.exp(tau_prior.logpdf(tau["x"].to_numpy()))
     ax = axes[0]
     ax.plot(tau["x"], prior, color=GREY, ls=(0, (4, 2)), label=f"prior {post.tau_prior}")
     ax.plot(tau["x"], tau["pdf"], color=BLUE, label="posterior")

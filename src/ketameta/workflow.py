@@ -102,21 +102,14 @@ def settings_or_exit(
             # file is read again to catch what Snakemake silently dropped.
             path = Path(label) if Path(label).is_file() else Path(root) / label
             if path.is_file():
-                _read_yaml_as(path, label)
+                from ketameta.config import read_yaml
+
+                read_yaml(path, label)
             return prepare(config, root, label)
         return settings_from_dict(config, root, label)
     except InputError as exc:
         print(f"ketameta: error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
-
-
-def _read_yaml_as(path: Path, label: str) -> None:
-    from ketameta.config import read_yaml
-
-    try:
-        read_yaml(path)
-    except InputError as exc:  # name the file as the user did
-        raise InputError(exc.message, file=label, line=exc.line, key=exc.key) from None
 
 
 def read_table(path: str | Path):
@@ -234,6 +227,7 @@ def step_posterior(settings: Settings, effects_path, outdir) -> None:
             )
             posterior_plot(
                 post,
+                tau_p,
                 list(eff["label"]),
                 y,
                 v,
