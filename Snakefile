@@ -8,6 +8,7 @@ from ketameta.workflow import (
     DIAGNOSTIC_TABLES,
     figure_paths,
     recover_after_kill,
+    report_outputs,
     settings_or_exit,
 )
 
@@ -36,6 +37,8 @@ if workflow.is_main_process:
         print(f"ketameta: removed {stale} left by an interrupted run", file=sys.stderr)
 FIGURES = [str(p) for p in figure_paths(SETTINGS, "results/figures")]
 DIAGNOSTICS = list(DIAGNOSTIC_TABLES)
+REPORT_FILES = {k: [str(p) for p in v] for k, v in report_outputs("results/report.md", SETTINGS).items()}
+CLAIMS = [config["report"]["claims"]] if config.get("report", {}).get("claims") else []
 
 
 RESULTS = [
@@ -44,6 +47,9 @@ RESULTS = [
     *expand("results/tables/{name}.csv", name=DIAGNOSTICS),
     *FIGURES,
     "results/report.md",
+    *REPORT_FILES["html"],
+    *REPORT_FILES["tables"],
+    *REPORT_FILES["flows"],
     "results/posteriors",
 ]
 
@@ -121,17 +127,38 @@ rule report:
         effects="results/tables/effects.csv",
         pooled="results/tables/pooled.csv",
         tables=expand("results/tables/{name}.csv", name=DIAGNOSTICS),
+        figures=FIGURES,
+        claims=CLAIMS,
+        studies=config["data"]["studies"],
+        arms=config["data"]["arms"],
     output:
-        report("results/report.md", caption="report/report.rst", category="Report"),
+        md=report("results/report.md", caption="report/report.rst", category="Report"),
+        html=report(
+            REPORT_FILES["html"][0], caption="report/report_html.rst", category="Report"
+        ),
+        tables=[
+            report(p, caption="report/summary.rst", category="Summary")
+            for p in REPORT_FILES["tables"]
+        ],
+        flows=[
+            report(
+                p,
+                caption="report/flow.rst",
+                category="Figures",
+                subcategory="Study flow diagrams",
+            )
+            for p in REPORT_FILES["flows"]
+        ],
+    params:
+        config=CONFIG_LABEL,
     log:
         "logs/report.log",
     benchmark:
         "benchmarks/rules/report.tsv"
     run:
-        from ketameta.workflow import logging_to, step_report
+        from ketameta.workflow import rule_report
 
-        with logging_to(log[0]):
-            step_report(SETTINGS, input.effects, input.pooled, output[0], input.tables)
+        rule_report(SETTINGS, input, output, log[0], params.config)
 
 
 rule manifest:

@@ -197,7 +197,8 @@ def test_analysis_without_studies_gets_tables_figures_and_report(tmp_path):
 
     raw = load_settings(REPO / "config/config.yaml", root=REPO).raw
     analyses = {"none": {"outcome": "response", "timepoint": "y9", "measure": "OR"}}
-    settings = settings_from_dict({**raw, "analyses": analyses}, REPO)
+    report = {k: v for k, v in raw["report"].items() if k != "claims"}
+    settings = settings_from_dict({**raw, "analyses": analyses, "report": report}, REPO)
     tables = tmp_path / "tables"
     step_tables(settings, tables / "effects.csv", tables / "pooled.csv", tables)
     step_figures(settings, tables / "effects.csv", tables / "pooled.csv", tmp_path / "figures")
@@ -207,6 +208,10 @@ def test_analysis_without_studies_gets_tables_figures_and_report(tmp_path):
             assert svg_data(path) == {"figure": "empty", "message": NO_STUDIES}
     step_report(settings, tables / "effects.csv", tables / "pooled.csv", tmp_path / "report.md")
     assert "No study has data for this analysis." in (tmp_path / "report.md").read_text()
+    page = (tmp_path / "report.html").read_text()
+    assert "No study has data for this analysis." in page and page.count("<figure>") == 1
+    sof = pd.read_csv(tables / "summary_of_findings.csv")
+    assert sof["k"].tolist() == [0] and sof["certainty"].tolist() == ["no evidence"]
 
 
 def test_bayes_rows_of_the_committed_results():
@@ -313,6 +318,9 @@ def test_workflow_runs_on_a_second_dataset(tmp_path):
         "results/tables/effects.csv",
         "results/tables/pooled.csv",
         "results/report.md",
+        "results/report.html",
+        "results/tables/summary_of_findings.csv",
+        "results/figures/flow_tb_rr.svg",
         "results/figures/forest_tb_rr.svg",
         "results/figures/forest_tb_rr.png",
     ):
@@ -372,7 +380,7 @@ def test_unknown_config_key_stops_workflow(tmp_path):
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines()[-1] == (
         f"ketameta: error: {cfg}, key 'sed': unknown key; allowed keys: analyses, bayes, data, "
-        "effects, frequentist, plots"
+        "effects, frequentist, plots, report"
     )
     assert not (tmp_path / "results").exists()
 
@@ -409,6 +417,26 @@ def test_committed_results_regenerate(default_runs):
         assert path.stat().st_size > 0, path
     diffs = compare_results(REPO / "results", run / "results")
     assert not diffs, format_differences(diffs)
+
+
+@pytest.mark.slow
+def test_snakemake_report_collects_the_annotated_outputs(default_runs):
+    """`snakemake --report results/snakemake_report.html` works after a run (no plugin), holds
+    the captions of the report() annotations, and is not taken for a workflow output."""
+    from ketameta.verify import _files
+
+    run = default_runs[1]
+    out = run / "results/snakemake_report.html"
+    try:
+        proc = _snakemake(run, "--report", "results/snakemake_report.html")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        page = out.read_text(errors="replace")
+        for caption in ("summary.rst", "flow.rst", "report_html.rst", "forest.rst"):
+            first_words = (REPO / "report" / caption).read_text().split(".")[0][:40]
+            assert first_words in page, caption
+        assert "snakemake_report.html" not in " ".join(_files(run / "results"))
+    finally:  # the other tests compare this run's results/ file by file
+        out.unlink(missing_ok=True)
 
 
 @pytest.mark.slow

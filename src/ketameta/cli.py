@@ -62,7 +62,7 @@ def cmd_report(args) -> int:
         for name in DIAGNOSTIC_TABLES
         if Path(args.effects).with_name(f"{name}.csv").exists()
     ]
-    step_report(_settings(args), args.effects, args.pooled, args.out, tables)
+    step_report(_settings(args), args.effects, args.pooled, args.out, tables, args.config)
     return 0
 
 

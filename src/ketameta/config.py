@@ -96,11 +96,16 @@ def _fill_defaults(instance: Any, schema: dict) -> Any:
 
 def validate_config(config: Any, label: str = "config") -> dict:
     """Validate a parsed config against the schema and return a copy with defaults filled."""
+    return validate_against(config, load_schema(), label, "the config")
+
+
+def validate_against(config: Any, schema: dict, label: str, what: str) -> dict:
+    """Validate a parsed YAML document against ``schema``; the first error, if any, becomes an
+    :class:`InputError` naming ``label`` and the key. Returns a copy with defaults filled."""
     import jsonschema
 
     if not isinstance(config, dict):
-        raise InputError("the config must be a mapping of keys to values", file=label)
-    schema = load_schema()
+        raise InputError(f"{what} must be a mapping of keys to values", file=label)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
@@ -156,6 +161,7 @@ class Settings:
     root: Path
     studies_path: Path
     arms_path: Path
+    claims_path: Path | None = None
 
     @property
     def analyses(self):
@@ -216,7 +222,41 @@ def settings_from_dict(config: Any, root: str | Path = ".", label: str = "config
     studies = check_data_path(cfg["data"]["studies"], root, label, "data.studies")
     arms = check_data_path(cfg["data"]["arms"], root, label, "data.arms")
     check_pins(cfg, {"studies": studies, "arms": arms}, label)
-    return Settings(raw=cfg, root=root, studies_path=studies, arms_path=arms)
+    claims = None
+    if cfg["report"].get("claims"):
+        claims = check_data_path(cfg["report"]["claims"], root, label, "report.claims")
+        if not claims.is_file():
+            raise InputError(
+                f"claims file '{cfg['report']['claims']}' not found",
+                file=label,
+                key="report.claims",
+            )
+        read_claims(claims, cfg, cfg["report"]["claims"])
+    return Settings(raw=cfg, root=root, studies_path=studies, arms_path=arms, claims_path=claims)
+
+
+def read_claims(path: str | Path, cfg: dict, label: str | None = None) -> list[dict]:
+    """Read and check a claims file (``report.claims``): schema, unique ids, known analyses."""
+    import yaml
+
+    label = label or str(path)
+    schema = yaml.safe_load(SCHEMA_PATH.with_name("claims_schema.yaml").read_text("utf-8"))
+    doc = validate_against(read_yaml(path, label), schema, label, "a claims file")
+    seen: set[str] = set()
+    for i, claim in enumerate(doc["claims"]):
+        if claim["id"] in seen:
+            raise InputError(
+                f"duplicate claim id '{claim['id']}'", file=label, key=f"claims[{i}].id"
+            )
+        seen.add(claim["id"])
+        if claim["analysis"] not in cfg["analyses"]:
+            raise InputError(
+                f"analysis '{claim['analysis']}' is not in the config's analyses "
+                f"({', '.join(cfg['analyses'])})",
+                file=label,
+                key=f"claims[{i}].analysis",
+            )
+    return doc["claims"]
 
 
 def pin_config(path: str | Path, root: str | Path = ".") -> dict[str, str]:

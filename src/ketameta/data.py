@@ -24,6 +24,8 @@ SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DESIGNS = ("parallel", "crossover")
 ROUTES = ("IV", "IN", "oral", "IM", "SC", "ID")
 ROLES = ("treatment", "control")
+# Overall risk-of-bias judgements (RoB 2, Sterne et al. 2019).
+ROB_JUDGEMENTS = ("low", "some concerns", "high")
 COMPARATOR_TYPES = ("placebo", "active_placebo", "active")
 CONDITIONS = ("unipolar", "bipolar", "mixed")
 CONFIDENCE = ("high", "medium", "low")
@@ -254,6 +256,8 @@ def validate_studies(frame: pd.DataFrame, label: str) -> pd.DataFrame:
         chk.choice("comparator_type", COMPARATOR_TYPES, allow_empty=True)
     if "condition" in frame.columns:
         chk.choice("condition", CONDITIONS, allow_empty=True)
+    if "rob_overall" in frame.columns:
+        chk.choice("rob_overall", ROB_JUDGEMENTS, allow_empty=True)
     for idx in frame.index:
         if not any(frame.at[idx, c] for c in id_cols):
             chk.fail(idx, "doi", "no doi, pmid or registration id; every study needs a source id")

@@ -74,12 +74,40 @@ def forest_plot(
     method: str,
     test: str,
     favourable: str = "higher",
-    treatment_label: str = "ketamine",
+    treatment_label: str = "treatment",
     subgroup_name: str = "",
     outputs: list[tuple[str, Path]],
     dpi: int = 150,
 ) -> None:
     """Draw one forest plot and save it as each ``(format, path)`` of ``outputs``."""
+    plt = _setup_matplotlib()
+    fig, drawn = forest_figure(
+        effects,
+        pooled,
+        title=title,
+        measure=measure,
+        method=method,
+        test=test,
+        favourable=favourable,
+        treatment_label=treatment_label,
+        subgroup_name=subgroup_name,
+    )
+    _save(plt, fig, outputs, dpi, {"figure": "forest", "measure": measure, "rows": drawn})
+
+
+def forest_figure(
+    effects: pd.DataFrame,
+    pooled: pd.DataFrame,
+    *,
+    title: str,
+    measure: str,
+    method: str,
+    test: str,
+    favourable: str = "higher",
+    treatment_label: str = "treatment",
+    subgroup_name: str = "",
+):
+    """The forest plot's figure and the plotted numbers (see :func:`forest_plot`)."""
     plt = _setup_matplotlib()
     from matplotlib.patches import Polygon
     from matplotlib.transforms import blended_transform_factory
@@ -120,14 +148,31 @@ def forest_plot(
     top_in, bottom_in, row_in = 0.75, 0.95, 0.26
     height = top_in + bottom_in + row_in * (n_lines + 1)
     fig = plt.figure(figsize=(10.0, height))
-    ax = fig.add_axes((0.43, bottom_in / height, 0.28, row_in * (n_lines + 1) / height))
+    single = measure == "PLO"
+    col = _forest_columns(
+        fig, lines, measure, method, test, title, treatment_label, single, subgroup_name
+    )
+    width = col["width"]
+    fig.set_size_inches(width, height)
+    ax = fig.add_axes(
+        (
+            col["plot"] / width,
+            bottom_in / height,
+            col["plot_w"] / width,
+            row_in * (n_lines + 1) / height,
+        )
+    )
     ax.set_ylim(n_lines - 0.5, -1.5)
     tr = blended_transform_factory(fig.transFigure, ax.transData)
-    single = measure == "PLO"
-    heads = [(0.01, "Study", "left"), (0.27, f"{treatment_label.capitalize()}", "center")]
+    x_label, x_treat = col["label"] / width, col["treat"] / width
+    x_ctrl, x_est, x_weight = col["ctrl"] / width, col["est"] / width, col["weight"] / width
+    heads = [(x_label, "Study", "left"), (x_treat, f"{treatment_label.capitalize()}", "center")]
     if not single:
-        heads.append((0.36, "Control", "center"))
-    heads += [(0.85, f"{MEASURE_NAMES[measure]} [95% CI]", "right"), (0.97, "Weight", "right")]
+        heads.append((x_ctrl, "Control", "center"))
+    heads += [
+        (x_est, f"{MEASURE_NAMES[measure]} [95% CI]", "right"),
+        (x_weight, "Weight", "right"),
+    ]
     for x, text, ha in heads:
         ax.text(x, -1, text, transform=tr, ha=ha, va="center", fontweight="bold")
     lows, highs = [], []
@@ -135,14 +180,14 @@ def forest_plot(
     for i, (kind, item) in enumerate(lines):
         if kind == "header":
             label = str(item) if not subgroup_name else f"{subgroup_name}: {item}"
-            ax.text(0.01, i, label, transform=tr, ha="left", va="center", fontstyle="italic")
+            ax.text(x_label, i, label, transform=tr, ha="left", va="center", fontstyle="italic")
         elif kind == "study":
             r = item
             t_txt, c_txt = _counts(r, measure)
-            ax.text(0.01, i, r["label"], transform=tr, ha="left", va="center")
-            ax.text(0.27, i, t_txt, transform=tr, ha="center", va="center")
+            ax.text(x_label, i, r["label"], transform=tr, ha="left", va="center")
+            ax.text(x_treat, i, t_txt, transform=tr, ha="center", va="center")
             if not single:
-                ax.text(0.36, i, c_txt, transform=tr, ha="center", va="center")
+                ax.text(x_ctrl, i, c_txt, transform=tr, ha="center", va="center")
             if bool(r["included"]):
                 y, se = r["yi"], math.sqrt(r["vi"])
                 lo, hi = y - 1.959963984540054 * se, y + 1.959963984540054 * se
@@ -163,16 +208,18 @@ def forest_plot(
                 )
                 est = back_transform(measure, [y, lo, hi])
                 ax.text(
-                    0.85,
+                    x_est,
                     i,
                     f"{_fmt(est[0], measure)} [{_fmt(est[1], measure)}, {_fmt(est[2], measure)}]",
                     transform=tr,
                     ha="right",
                     va="center",
                 )
-                ax.text(0.97, i, f"{r['weight']:.1f}%", transform=tr, ha="right", va="center")
+                ax.text(x_weight, i, f"{r['weight']:.1f}%", transform=tr, ha="right", va="center")
             else:
-                ax.text(0.85, i, "not estimable", transform=tr, ha="right", va="center", color=GREY)
+                ax.text(
+                    x_est, i, "not estimable", transform=tr, ha="right", va="center", color=GREY
+                )
         elif kind == "diamond":
             label, fit, is_total = item
             est, lo, hi = fit["estimate"], fit["ci_low"], fit["ci_high"]
@@ -188,10 +235,10 @@ def forest_plot(
                 {"row": "pooled", "label": label, "estimate": est, "ci_low": lo, "ci_high": hi}
             )
             k_txt = f"{label} (k = {int(fit['k'])}; {method}, {test})"
-            ax.text(0.01, i, k_txt, transform=tr, ha="left", va="center", fontweight="bold")
+            ax.text(x_label, i, k_txt, transform=tr, ha="left", va="center", fontweight="bold")
             bt = back_transform(measure, [est, lo, hi])
             ax.text(
-                0.85,
+                x_est,
                 i,
                 f"{_fmt(bt[0], measure)} [{_fmt(bt[1], measure)}, {_fmt(bt[2], measure)}]",
                 transform=tr,
@@ -200,7 +247,7 @@ def forest_plot(
                 fontweight="bold",
             )
             if is_total:
-                ax.text(0.97, i, "100%", transform=tr, ha="right", va="center")
+                ax.text(x_weight, i, "100%", transform=tr, ha="right", va="center")
         elif kind == "het":
             fit = item
             ax.plot([fit["pi_low"], fit["pi_high"]], [i, i], color=ORANGE, lw=1.4, ls=(0, (3, 2)))
@@ -208,9 +255,9 @@ def forest_plot(
             highs.append(fit["pi_high"])
             drawn.append({"row": "prediction", "pi_low": fit["pi_low"], "pi_high": fit["pi_high"]})
             pi = back_transform(measure, [fit["pi_low"], fit["pi_high"]])
-            ax.text(0.01, i, "Prediction interval", transform=tr, ha="left", va="center")
+            ax.text(x_label, i, "Prediction interval", transform=tr, ha="left", va="center")
             ax.text(
-                0.85,
+                x_est,
                 i,
                 f"[{_fmt(pi[0], measure)}, {_fmt(pi[1], measure)}]",
                 transform=tr,
@@ -222,7 +269,14 @@ def forest_plot(
                 f"Q = {fit['q']:.2f} (df = {int(fit['q_df'])}, p = {fit['q_p']:.3f})"
             )
             ax.text(
-                0.01, i + 0.9, het, transform=tr, ha="left", va="center", fontsize=8, color=GREY
+                x_label,
+                i + 0.9,
+                het,
+                transform=tr,
+                ha="left",
+                va="center",
+                fontsize=8,
+                color=GREY,
             )
     null = None if single else 0.0
     lo_lim = min(lows + ([null] if null is not None else [])) if lows else -1.0
@@ -263,8 +317,64 @@ def forest_plot(
             va="top",
             fontsize=8,
         )
-    fig.text(0.01, 1 - 0.3 / height, title, ha="left", va="center", fontsize=11, fontweight="bold")
-    _save(plt, fig, outputs, dpi, {"figure": "forest", "measure": measure, "rows": drawn})
+    fig.text(
+        x_label, 1 - 0.3 / height, title, ha="left", va="center", fontsize=11, fontweight="bold"
+    )
+    return fig, drawn
+
+
+def _forest_columns(
+    fig, lines, measure, method, test, title, treatment_label, single, subgroup_name
+) -> dict:
+    """Column positions in inches, sized to the widest text of each column (measured with the
+    figure's renderer), so long study names or labels are never cut or overlapped."""
+    renderer = fig.canvas.get_renderer()
+    het_w = 0.0
+
+    def width(text: str, **kw) -> float:
+        t = fig.text(0, 0, text, **kw)
+        w = t.get_window_extent(renderer).width / fig.dpi
+        t.remove()
+        return w
+
+    left = [width("Study", fontweight="bold"), width("Prediction interval")]
+    counts = [width(treatment_label.capitalize(), fontweight="bold"), width("Control")]
+    est = [width(f"{MEASURE_NAMES[measure]} [95% CI]", fontweight="bold"), width("not estimable")]
+    for kind, item in lines:
+        if kind in ("header", "study"):
+            text = str(item["label"]) if kind == "study" else str(item)
+            if kind == "header" and subgroup_name:
+                text = f"{subgroup_name}: {item}"
+            left.append(width(text, fontstyle="italic" if kind == "header" else "normal"))
+            if kind == "study":
+                counts += [width(t) for t in _counts(item, measure)]
+                est.append(width("000.00 [000.00, 000.00]"))
+        elif kind == "diamond":
+            label, fit, _ = item
+            text = f"{label} (k = {int(fit['k'])}; {method}, {test})"
+            left.append(width(text, fontweight="bold"))
+            est.append(width("000.00 [000.00, 000.00]", fontweight="bold"))
+        elif kind == "het":
+            # the heterogeneity line sits below the rows, left of the axis: it may span the
+            # label and count columns, not the plot
+            het_w = width(
+                "Heterogeneity: tau² = 0.000, I² = 100%, Q = 000.00 (df = 00, p = 0.000)",
+                fontsize=8,
+            )
+    pad = 0.15
+    c = {"label": 0.1}
+    c["label_w"] = max(left) + pad
+    c["count_w"] = max(counts) + pad
+    c["treat"] = c["label"] + c["label_w"] + c["count_w"] / 2
+    c["ctrl"] = c["treat"] + (c["count_w"] if not single else 0.0)
+    c["plot"] = max(c["ctrl"] + c["count_w"] / 2 + 0.1, c["label"] + het_w + 0.15)
+    c["plot_w"] = 2.5
+    c["est"] = c["plot"] + c["plot_w"] + 0.2 + max(est)
+    c["weight"] = c["est"] + 0.15 + width("Weight", fontweight="bold") + 0.05
+    c["width"] = max(
+        c["weight"] + 0.1, c["label"] + width(title, fontsize=11, fontweight="bold") + 0.2
+    )
+    return c
 
 
 FIGURE_DATA_PREFIX = "ketameta-figure-data:"

@@ -1,8 +1,17 @@
-"""The Markdown report, rendered from a Jinja2 template; every number is read from the tables."""
+"""The report: Markdown and a self-contained HTML page, both from Jinja2 templates.
+
+Every number is read from the tables in ``results/tables/`` (the templates only format them).
+The HTML is the Markdown rendered by markdown-it-py (CommonMark with tables) inside a page
+template, with each figure's SVG inlined (ids prefixed per figure, so they cannot clash) and no
+external resource: it opens offline, and can be mailed or archived as one file.
+The Reproducibility section (git commit, versions) is the only part that may change between
+identical runs; it is marked ``volatile`` and ``ketameta verify`` leaves it out.
+"""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 
@@ -182,6 +191,158 @@ def _influence_summary(loo: pd.DataFrame, infl: pd.DataFrame, measure: str, labe
     }
 
 
+VOLATILE_MARK = "<!-- ketameta:volatile: the section below is not compared by ketameta verify -->"
+
+
+def slug(text: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens."""
+    import re
+
+    text = re.sub(r"[^\w\- ]", "", text.strip().lower())
+    return text.replace(" ", "-")
+
+
+def cell(value) -> str:
+    """Text for a Markdown table cell (pipes escaped, no line breaks)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
+def _env():
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("ketameta", "templates"),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=select_autoescape(enabled_extensions=("html", "svg"), default=False),
+    )
+    env.filters["cell"] = cell
+    return env
+
+
+def _per1000(x: float) -> str:
+    return f"{x:.0f}" if math.isfinite(x) else "NA"
+
+
+def _est(x: float, lo: float, hi: float, digits: int = 2) -> str:
+    return f"{_num(x, digits)} {_interval(lo, hi)}" if math.isfinite(x) else "NA"
+
+
+def _sof_rows(sof: pd.DataFrame) -> list[dict]:
+    out = []
+    for _, r in sof.iterrows():
+        flags = []
+        if bool(r["imprecision"]):
+            flags.append(f"imprecision: {r['imprecision_reason']}")
+        if bool(r["inconsistency"]):
+            flags.append(f"inconsistency: {r['inconsistency_reason']}")
+        flags.append(f"small-study effects {r['small_study']}: {r['small_study_reason']}")
+        flags.append(f"risk of bias {r['rob']}: {r['rob_reason']}")
+        out.append(
+            {
+                "title": r["title"],
+                "k": int(r["k"]),
+                "n": f"{r['n_participants']:.0f}",
+                "or": _est(r["or"], r["or_ci_low"], r["or_ci_high"]),
+                "rr": _est(r["rr"], r["rr_ci_low"], r["rr_ci_high"]),
+                "control": _per1000(r["control_per1000"]),
+                "treat": f"{_per1000(r['treat_per1000'])} [{_per1000(r['treat_per1000_ci_low'])}"
+                f", {_per1000(r['treat_per1000_ci_high'])}]",
+                "diff": f"{_per1000(r['diff_per1000'])} [{_per1000(r['diff_per1000_ci_low'])}"
+                f", {_per1000(r['diff_per1000_ci_high'])}]",
+                "rate": _est(r["treat_rate"], r["treat_rate_ci_low"], r["treat_rate_ci_high"]),
+                "pi": _interval(r["or_pi_low"], r["or_pi_high"]),
+                "i2": f"{_num(r['i2'], 0)}%" if math.isfinite(r["i2"]) else "NA",
+                "flags": " · ".join(flags),
+                "certainty": r["certainty"],
+            }
+        )
+    return out
+
+
+def _claim_rows(claims: pd.DataFrame, settings) -> list[dict]:
+    return [
+        {
+            "text": c["text"],
+            "made_by": c["made_by"] if isinstance(c["made_by"], str) else "",
+            "title": settings.title(c["analysis"]),
+            "anchor": slug(settings.title(c["analysis"])),
+            "k": int(c["k"]),
+            "n": f"{c['n_participants']:.0f}",
+            "target": c["target"],
+            "est": _est(c["estimate"], c["ci_low"], c["ci_high"]),
+            "pi": _interval(c["pi_low"], c["pi_high"]),
+            "bayes": _est(c["bayes_estimate"], c["bayes_ci_low"], c["bayes_ci_high"]),
+            "verdict": c["verdict"],
+            "reason": c["reason"],
+            "agree": f"{int(c['agreeing_models'])}/{int(c['models'])}",
+        }
+        for _, c in claims.iterrows()
+    ]
+
+
+def _flow_rows(flow: pd.DataFrame, settings) -> list[dict]:
+    out = []
+    for spec in settings.analyses:
+        f = flow[flow["analysis"] == spec.name]
+        count = dict(zip(f["step"], f["n_trials"], strict=False))
+        dropped = f[f["step"].isin(["excluded", "not_eligible"])]
+        out.append(
+            {
+                "title": settings.title(spec.name),
+                "anchor": slug(settings.title(spec.name)),
+                **{s: int(count.get(s, 0)) for s in ("data", "outcome", "timepoint")},
+                **{s: int(count.get(s, 0)) for s in ("eligible", "included")},
+                "excluded": "; ".join(f"{r['label']}: {r['trials']}" for _, r in dropped.iterrows())
+                or "none",
+            }
+        )
+    return out
+
+
+def _study_rows(studies: pd.DataFrame) -> list[dict]:
+    out = []
+    for _, s in studies.iterrows():
+
+        def text(col, s=s):
+            v = s[col]
+            return v if isinstance(v, str) else ""
+
+        ident = text("identifier")
+        if text("url"):
+            ident = f"[{ident}]({text('url')})"
+        sources = [x for x in [text("source"), *text("data_sources").split(" | ")] if x]
+        out.append(
+            {
+                "label": text("label"),
+                "design": text("design"),
+                "population": text("population"),
+                "drug": text("drug"),
+                "route": text("route"),
+                "dose": text("dose"),
+                "comparator": text("comparator"),
+                "n": _num(s["n_max"], 0),
+                "analyses": text("analyses").replace("; ", ", "),
+                "sources": "; ".join(dict.fromkeys(sources)),
+                "ident": ident,
+            }
+        )
+    return out
+
+
+def _prior_text(p: dict) -> str:
+    kind = p["kind"]
+    if kind in ("halfnormal", "halfcauchy"):
+        return f"{kind}({p['scale']:g})"
+    if kind == "uniform":
+        return f"uniform(0, {p['upper']:g})"
+    if kind == "lognormal_tau2":
+        return f"log tau² ~ normal({p['meanlog']:g}, {p['sdlog']:g}²)"
+    return "Turner et al. 2015 (log tau² ~ normal(-2.56, 1.74²))"
+
+
 def render_markdown(
     settings,
     data,
@@ -189,8 +350,9 @@ def render_markdown(
     pooled: pd.DataFrame,
     tables: dict[str, pd.DataFrame] | None = None,
 ) -> str:
-    """The report; ``tables`` holds the diagnostics tables by name (``leave1out``,
-    ``influence``, ``small_study``, ...), each optional."""
+    """The report's body (everything but the Reproducibility section); ``tables`` holds the
+    tables by name (``summary_of_findings``, ``claims``, ``study_flow``, ``included_studies``,
+    ``leave1out``, ``influence``, ``small_study``, ...), each optional."""
     tables = tables or {}
 
     def table(name: str, analysis: str) -> pd.DataFrame:
@@ -199,15 +361,10 @@ def render_markdown(
             return pd.DataFrame(columns=["analysis"])
         return t[t["analysis"] == analysis]
 
-    from jinja2 import Environment, PackageLoader, StrictUndefined
+    def whole(name: str) -> pd.DataFrame:
+        t = tables.get(name)
+        return t if t is not None else pd.DataFrame()
 
-    env = Environment(
-        loader=PackageLoader("ketameta", "templates"),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=False,
-        autoescape=False,
-    )
     freq = settings.raw["frequentist"]
     primary = freq["primary"]
     summary, analyses = [], []
@@ -235,6 +392,7 @@ def render_markdown(
             {
                 "name": spec.name,
                 "title": settings.title(spec.name),
+                "anchor": slug(settings.title(spec.name)),
                 "outcome": spec.outcome,
                 "timepoint": spec.timepoint,
                 "measure": spec.measure,
@@ -254,27 +412,6 @@ def render_markdown(
                 "metareg": _metareg(table("metareg", spec.name), primary["test"]),
             }
         )
-    used_ids = set(effects["study_id"])
-    studies = []
-    for _, s in data.studies.sort_values(["author", "year"]).iterrows():
-        if s["study_id"] not in used_ids:
-            continue
-        if s.get("doi"):
-            ident = f"[doi:{s['doi']}](https://doi.org/{s['doi']})"
-        elif s.get("pmid"):
-            ident = f"[PMID {s['pmid']}](https://pubmed.ncbi.nlm.nih.gov/{s['pmid']}/)"
-        else:
-            ident = s.get("registration", "")
-        studies.append(
-            {
-                "label": f"{s['author']} {s['year']}",
-                "design": s["design"],
-                "drug": s["drug"],
-                "route": s["route"],
-                "comparator": s["comparator"],
-                "ident": ident,
-            }
-        )
     eff_opts = settings.raw["effects"]
     zero = (
         f"{eff_opts['zero_cell_add']:g} added to every cell of studies with a zero cell"
@@ -285,20 +422,230 @@ def render_markdown(
     )
     if eff_opts["drop_double_zero"]:
         zero += "; studies without events (or with only events) in both arms left out of OR/RR"
-    return env.get_template("report.md.j2").render(
-        title="ketameta: ketamine and esketamine for depression",
-        version=__version__,
-        studies_path=data.studies_path,
-        arms_path=data.arms_path,
-        primary=primary,
-        level=freq["level"],
-        summary=summary,
-        analyses=analyses,
-        studies=studies,
-        zero_cell=zero,
-        multiarm=eff_opts["multiarm"],
-        exclude_low=eff_opts["exclude_low_confidence"],
-        methods=freq["methods"],
-        tests=freq["tests"],
-        binary=freq.get("binary", []),
+    bayes = settings.raw["bayes"]
+    rep = settings.raw["report"]
+    root = settings.root.resolve()
+    claims_path = (
+        str(settings.claims_path.resolve().relative_to(root)) if settings.claims_path else ""
+    )
+    return (
+        _env()
+        .get_template("report.md.j2")
+        .render(
+            title=rep["title"],
+            treatment=rep["treatment_label"],
+            version=__version__,
+            studies_path=data.studies_path,
+            arms_path=data.arms_path,
+            primary=primary,
+            level=freq["level"],
+            summary=summary,
+            sof=_sof_rows(whole("summary_of_findings")),
+            claims=_claim_rows(whole("claims"), settings) if len(whole("claims")) else [],
+            claims_path=claims_path,
+            flow=_flow_rows(whole("study_flow"), settings) if len(whole("study_flow")) else [],
+            analyses=analyses,
+            studies=_study_rows(whole("included_studies"))
+            if len(whole("included_studies"))
+            else [],
+            zero_cell=zero,
+            multiarm=eff_opts["multiarm"],
+            exclude_low=eff_opts["exclude_low_confidence"],
+            methods=freq["methods"],
+            tests=freq["tests"],
+            binary=freq.get("binary", []),
+            bayes={
+                "exact": bayes["exact"],
+                "mcmc": bayes["mcmc"],
+                "mu": f"normal({bayes['mu_prior']['mean']:g}, {bayes['mu_prior']['sd']:g})",
+                "tau": _prior_text(bayes["tau_prior"]),
+                "sensitivity": [_prior_text(p) for p in bayes["sensitivity"]],
+                "chains": bayes["chains"],
+                "draws": bayes["draws"],
+                "tune": bayes["tune"],
+                "seed": bayes["seed"],
+                "thresholds": bayes["thresholds"],
+            },
+            sof_opts=rep["summary"],
+        )
+    )
+
+
+def reproducibility(settings, config_label: str, command: str) -> dict:
+    """What the Reproducibility section shows (git, hashes, versions, seed)."""
+    import platform
+    import subprocess
+
+    from ketameta.manifest import (
+        canonical_config_sha256,
+        git_state,
+        package_versions,
+        sha256_file,
+    )
+
+    root = settings.root.resolve()
+    git = git_state(root, ["data", "config", "src", "Snakefile"])
+    date = "not recorded (not a git checkout)"
+    if git:
+        try:
+            date = subprocess.run(
+                ["git", "-C", str(root), "log", "-1", "--format=%cI"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            date = "not recorded"
+    data = [
+        {"path": str(p.resolve().relative_to(root)), "sha": sha256_file(p)}
+        for p in (settings.studies_path, settings.arms_path)
+    ]
+    versions = package_versions()
+    return {
+        "command": command,
+        "version": __version__,
+        "git": (
+            f"{git['commit']}" + (" (inputs or code modified since)" if git["dirty"] else "")
+            if git
+            else "not recorded (not a git checkout)"
+        ),
+        "date": date,
+        "config_path": config_label,
+        "config_sha": canonical_config_sha256(settings.raw),
+        "data": data,
+        "seed": settings.raw["bayes"]["seed"],
+        "python": platform.python_version(),
+        "packages": ", ".join(f"{k} {v}" for k, v in versions.items() if v),
+    }
+
+
+def render_reproducibility(info: dict) -> str:
+    return _env().get_template("reproducibility.md.j2").render(**info)
+
+
+def _inline_svg(path: Path, prefix: str) -> str:
+    """An SVG file as an inline element: XML prolog dropped, every id (and reference to it)
+    prefixed, so several figures in one page cannot clash."""
+    import re
+
+    text = path.read_text(encoding="utf-8")
+    text = text[text.index("<svg") :]
+    text = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}\1"', text)
+    text = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}\1)", text)
+    return re.sub(r'href="#([^"]+)"', rf'href="#{prefix}\1"', text)
+
+
+def render_html(body_md: str, repro_md: str, title: str, base: Path) -> str:
+    """The self-contained page: Markdown rendered by markdown-it-py, figures (``figures/*.svg``
+    relative to ``base``) inlined, headings given GitHub's anchors."""
+    import html
+    import re
+
+    from markdown_it import MarkdownIt
+    from markupsafe import Markup
+
+    md = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
+    body = md.render(body_md)
+    figures = iter(range(1, 10_000))
+
+    def figure(m: re.Match) -> str:
+        src, alt = html.unescape(m.group(1)), html.unescape(m.group(2))
+        path = base / src
+        if not path.is_file():
+            raise FileNotFoundError(f"the report refers to {src}, which was not written")
+        svg = _inline_svg(path, f"f{next(figures)}-")
+        return f"<figure>{svg}<figcaption>{html.escape(alt)}</figcaption></figure>"
+
+    body = re.sub(r'<img src="(figures/[^"]+\.svg)" alt="([^"]*)" ?/?>', figure, body)
+
+    seen: dict[str, int] = {}
+
+    def heading(m: re.Match) -> str:
+        inner = m.group(2)
+        anchor = slug(html.unescape(re.sub(r"<[^>]+>", "", inner)))
+        n = seen.get(anchor, 0)
+        seen[anchor] = n + 1
+        if n:  # repeated headings get -1, -2, ... as on GitHub
+            anchor = f"{anchor}-{n}"
+        return f'<{m.group(1)} id="{anchor}">{inner}</{m.group(1)}>'
+
+    body = re.sub(r"<(h[1-3])>(.*?)</\1>", heading, body)
+    repro = re.sub(r"<(h[1-3])>(.*?)</\1>", heading, md.render(repro_md))
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(title=title, version=__version__, body=Markup(body), reproducibility=Markup(repro))
+    )
+
+
+def flow_svg(flow: pd.DataFrame, title: str) -> str:
+    """A PRISMA-style diagram of one analysis's study flow (``study_flow.csv`` rows)."""
+    import textwrap
+
+    flow = flow.fillna({"trials": "", "label": ""})
+    count = {r["step"]: r for _, r in flow.iterrows()}
+    main = ["data", "outcome", "timepoint", "eligible", "included"]
+    boxes, arrows = [], []
+    y, w, x_side, w_side = 10, 330, 380, 330
+
+    def lines(label: str, n: int, ids: str, width: int = 50) -> list[str]:
+        out = [f"{label}: {n} trial{'s' if n != 1 else ''}"]
+        if ids and n <= 12:
+            out += textwrap.wrap(ids, width)[:4]
+        return out
+
+    side_steps = {
+        "timepoint": [r for s, r in count.items() if s == "not_eligible"],
+        "eligible": [r for _, r in flow[flow["step"] == "excluded"].iterrows()],
+    }
+    prev_bottom = None
+    for step in main:
+        r = count.get(step)
+        n = int(r["n_trials"]) if r is not None else 0
+        text = lines(
+            r["label"] if r is not None else step,
+            n,
+            r["trials"] if r is not None and step != "data" else "",
+        )
+        h = 12 + 15 * len(text)
+        if prev_bottom is not None:
+            arrows.append({"x1": 10 + w / 2, "y1": prev_bottom, "x2": 10 + w / 2, "y2": y})
+        final = step == "included"
+        boxes.append(
+            {
+                "x": 10,
+                "y": y,
+                "w": w,
+                "h": h,
+                "lines": text,
+                "fill": "#e8f1f8" if final else "#ffffff",
+                "stroke": "#0072B2" if final else "#555555",
+            }
+        )
+        side_y = y + h + 4
+        for sr in side_steps.get(step, []):
+            st = lines(str(sr["label"]), int(sr["n_trials"]), str(sr["trials"]), 48)
+            sh = 12 + 15 * len(st)
+            boxes.append(
+                {
+                    "x": x_side,
+                    "y": side_y,
+                    "w": w_side,
+                    "h": sh,
+                    "lines": st,
+                    "fill": "#fdf0e8",
+                    "stroke": "#D55E00",
+                }
+            )
+            arrows.append(
+                {"x1": 10 + w / 2, "y1": side_y + sh / 2, "x2": x_side, "y2": side_y + sh / 2}
+            )
+            side_y += sh + 6
+        prev_bottom = y + h
+        y = max(y + h + 26, side_y + 10)
+    return (
+        _env()
+        .get_template("flow.svg.j2")
+        .render(width=x_side + w_side + 10, height=y, boxes=boxes, arrows=arrows, title=title)
     )

@@ -15,7 +15,9 @@ Comparison rules (one :class:`Difference` per mismatch, nothing is skipped silen
 - ``manifest.json``: inputs, config hashes, seed and the list of outputs must agree; output hashes,
   Python and package versions and the git commit are reported, not compared (they change with
   the machine and the commit, not with the science);
-- any other file (the report): exact text, first differing lines shown.
+- any other file (the report): exact text, first differing lines shown; the report's
+  Reproducibility section (git commit, versions: marked volatile) is left out, and the HTML
+  page's inlined figures are compared as the SVG files they were copied from.
 """
 
 from __future__ import annotations
@@ -200,9 +202,24 @@ def compare_manifest(name: str, old_path: Path, new_path: Path) -> list[Differen
     return out
 
 
+def comparable_text(path: Path) -> str:
+    """A text output without the parts that are not compared (see the module docstring)."""
+    import re
+
+    from ketameta.report import VOLATILE_MARK
+
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".md" and VOLATILE_MARK in text:
+        text = text[: text.index(VOLATILE_MARK)]
+    if path.suffix == ".html":
+        text = re.sub(r'<section class="volatile">.*?</section>', "", text, flags=re.S)
+        text = re.sub(r"<svg\b.*?</svg>", "<svg/>", text, flags=re.S)
+    return text
+
+
 def compare_text(name: str, old_path: Path, new_path: Path, context: int = 3) -> list[Difference]:
-    old = old_path.read_text(encoding="utf-8").splitlines()
-    new = new_path.read_text(encoding="utf-8").splitlines()
+    old = comparable_text(old_path).splitlines()
+    new = comparable_text(new_path).splitlines()
     out = []
     for i in range(max(len(old), len(new))):
         a = old[i] if i < len(old) else "<end of file>"
@@ -222,11 +239,16 @@ def compare_text(name: str, old_path: Path, new_path: Path, context: int = 3) ->
     return out
 
 
+# Written into results/ by `snakemake --report results/snakemake_report.html`, on demand: not a
+# workflow output, so neither compared nor missed.
+NOT_OUTPUTS = ("snakemake_report.html",)
+
+
 def _files(root: Path) -> set[str]:
     return {
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
-        if p.is_file() and not p.name.startswith(".")
+        if p.is_file() and not p.name.startswith(".") and p.name not in NOT_OUTPUTS
     }
 
 
@@ -278,7 +300,8 @@ def format_differences(diffs: list[Difference], limit: int = 200) -> str:
 
 
 def copy_workflow(root: Path, dest: Path, settings, config_path: Path) -> Path:
-    """Copy what a run reads (Snakefile, report captions, config, schema, data) into ``dest``;
+    """Copy what a run reads (Snakefile, report captions, config, schema, data, claims) into
+    ``dest``;
     return the config's path relative to ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(root / "Snakefile", dest / "Snakefile")
@@ -294,7 +317,8 @@ def copy_workflow(root: Path, dest: Path, settings, config_path: Path) -> Path:
         cfg_rel = Path("config") / ("verify_" + config_path.name)
     (dest / cfg_rel).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(config_path, dest / cfg_rel)
-    for path in (settings.studies_path, settings.arms_path):
+    extra = [settings.claims_path] if settings.claims_path else []
+    for path in (settings.studies_path, settings.arms_path, *extra):
         rel = Path(path).resolve().relative_to(root.resolve())
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, dest / rel)

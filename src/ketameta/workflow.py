@@ -315,6 +315,7 @@ def step_forest(settings: Settings, effects_path, pooled_path, outdir) -> None:
                 method=primary["method"],
                 test=primary["test"],
                 favourable=settings.raw["analyses"][spec.name].get("favourable", "higher"),
+                treatment_label=settings.raw["report"]["treatment_label"],
                 subgroup_name=spec.subgroup or "",
                 outputs=outputs,
                 dpi=settings.raw["plots"]["dpi"],
@@ -322,15 +323,88 @@ def step_forest(settings: Settings, effects_path, pooled_path, outdir) -> None:
         log.info("forest plot for %s: k = %d", spec.name, int(eff["included"].sum()))
 
 
-def step_report(settings: Settings, effects_path, pooled_path, out, tables=None) -> None:
-    """The Markdown report; ``tables``: paths of the diagnostics tables (``<name>.csv``)."""
-    from ketameta.report import render_markdown
+REPORT_TABLES = ("summary_of_findings", "claims", "study_flow", "included_studies")
 
+
+def report_outputs(out_md: str | Path, settings: Settings) -> dict[str, list[Path]]:
+    """Files the report step writes beside ``report.md``: the HTML page, its evidence tables
+    (``tables/``) and one study-flow diagram per analysis (``figures/flow_<name>.svg``)."""
+    out_md = Path(out_md)
+    return {
+        "html": [out_md.with_suffix(".html")],
+        "tables": [out_md.parent / "tables" / f"{t}.csv" for t in REPORT_TABLES],
+        "flows": [out_md.parent / "figures" / f"flow_{a.name}.svg" for a in settings.analyses],
+    }
+
+
+def step_report(
+    settings: Settings,
+    effects_path,
+    pooled_path,
+    out,
+    tables=None,
+    config_label: str = "config/config.yaml",
+) -> None:
+    """The report: the evidence tables (summary of findings, claims, study flow, included
+    studies) are computed and written first, then ``report.md`` and ``report.html`` are rendered
+    from the tables as written; ``tables``: paths of the diagnostics tables (``<name>.csv``).
+    The HTML inlines the figures under ``figures/`` beside ``out``, which must exist."""
+    from ketameta.config import read_claims
+    from ketameta.report import (
+        VOLATILE_MARK,
+        flow_svg,
+        render_html,
+        render_markdown,
+        render_reproducibility,
+        reproducibility,
+    )
+    from ketameta.summary import (
+        claims_table,
+        included_studies,
+        study_flow,
+        summary_of_findings,
+    )
+
+    out = Path(out)
+    paths = report_outputs(out, settings)
     effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
     pooled = read_table(pooled_path).fillna({"subgroup": "", "note": ""})
     extra = {Path(path).stem: read_table(path) for path in (tables or [])}
     data = load_data(settings)
-    write_text(out, render_markdown(settings, data, effects, pooled, extra))
+    claims = read_claims(settings.claims_path, settings.raw) if settings.claims_path else []
+    computed = {
+        "summary_of_findings": summary_of_findings(
+            settings, data, effects, pooled, extra.get("small_study")
+        ),
+        "claims": claims_table(claims, settings, pooled),
+        "study_flow": study_flow(settings, data, effects),
+        "included_studies": included_studies(data, effects),
+    }
+    for path in paths["tables"]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_csv(path, computed[path.stem])
+        extra[path.stem] = read_table(path)  # the report prints what the CSV holds
+    flow = extra["study_flow"]
+    for spec, path in zip(settings.analyses, paths["flows"], strict=True):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, flow_svg(flow[flow["analysis"] == spec.name], settings.title(spec.name)))
+    body = render_markdown(settings, data, effects, pooled, extra)
+    command = "snakemake --cores 4" + (
+        "" if config_label == "config/config.yaml" else f" --configfile {config_label}"
+    )
+    repro = render_reproducibility(reproducibility(settings, config_label, command))
+    write_text(out, body.rstrip("\n") + "\n\n" + VOLATILE_MARK + "\n\n" + repro)
+    title = settings.raw["report"]["title"]
+    write_text(paths["html"][0], render_html(body, repro, title, out.parent))
+    log.info("report: %s and %s", out, paths["html"][0])
+
+
+def rule_report(settings: Settings, inputs, outputs, log_path, config_label: str) -> None:
+    """The Snakemake ``report`` rule (kept out of the Snakefile so its run block stays short)."""
+    with logging_to(log_path):
+        step_report(
+            settings, inputs.effects, inputs.pooled, outputs.md, inputs.tables, config_label
+        )
 
 
 def step_manifest(settings: Settings, config_path, outputs, out) -> None:
