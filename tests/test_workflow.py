@@ -215,12 +215,17 @@ def test_analysis_without_studies_gets_tables_figures_and_report(tmp_path):
 
 
 def test_bayes_rows_of_the_committed_results():
-    """pooled.csv's Bayesian rows: the exact posterior (checked against R double integration in
-    test_bayes_exact.py) for every analysis, and each normal-normal MCMC fit within 3 MCSE of
-    it -- recomputed here from the committed draws' summaries, not read from the note."""
+    """The Bayesian rows: the exact posterior in pooled.csv (checked against R double
+    integration in test_bayes_exact.py) for every analysis, and each normal-normal MCMC fit of
+    mcmc.csv within 3 MCSE of it -- recomputed here from the committed draws' summaries, not
+    read from the note."""
     from ketameta.bayes_exact import MuPrior, TauPrior, exact_posterior
 
-    pooled = pd.read_csv(REPO / "results/tables/pooled.csv", keep_default_na=True)
+    pooled = pd.concat(
+        [pd.read_csv(REPO / f"results/tables/{name}.csv") for name in ("pooled", "mcmc")],
+        ignore_index=True,
+    )
+    assert set(pd.read_csv(REPO / "results/tables/pooled.csv")["method"]) & {"mcmc"} == set()
     effects = pd.read_csv(REPO / "results/tables/effects.csv")
     settings = load_settings(REPO / "config/config.yaml", root=REPO)
     for spec in settings.analyses:
@@ -480,9 +485,9 @@ def test_diagnostics_tables_match_metafor_for_ketamine(ketamine_tables):
 
 def test_flagged_mcmc_fit_stops_the_run_when_configured(tmp_path, monkeypatch):
     """bayes.fail_on_flags: a fit that fails a diagnostic threshold stops the step with one
-    line naming it, and pooled.csv is not written; without the switch it is only logged."""
+    line naming it, and mcmc.csv is not written; without the switch it is only logged."""
     import ketameta.pooling
-    from ketameta.workflow import step_pooled
+    from ketameta.workflow import step_mcmc
 
     def fake_table(effects, settings, draws_dir=None):
         return pd.DataFrame(
@@ -494,18 +499,18 @@ def test_flagged_mcmc_fit_stops_the_run_when_configured(tmp_path, monkeypatch):
             ]
         )  # fmt: skip
 
-    monkeypatch.setattr(ketameta.pooling, "pooled_table", fake_table)
+    monkeypatch.setattr(ketameta.pooling, "mcmc_table", fake_table)
     effects = tmp_path / "effects.csv"
     pd.DataFrame({"analysis": ["a"], "subgroup": [""], "note": [""]}).to_csv(effects)
     raw = load_settings(REPO / "config/config.yaml", root=REPO).raw
     strict = settings_from_dict({**raw, "bayes": {**raw["bayes"], "fail_on_flags": True}}, REPO)
     with pytest.raises(SystemExit) as stop:
-        step_pooled(strict, effects, tmp_path / "pooled.csv")
+        step_mcmc(strict, effects, tmp_path / "mcmc.csv", tmp_path / "draws")
     assert str(stop.value) == (
         "ketameta: error: MCMC diagnostics failed (bayes.fail_on_flags): "
         "a/bayes_nn (rhat;divergences)"
     )
-    assert not (tmp_path / "pooled.csv").exists()
+    assert not (tmp_path / "mcmc.csv").exists()
     lenient = settings_from_dict(raw, REPO)
-    step_pooled(lenient, effects, tmp_path / "pooled.csv")
-    assert (tmp_path / "pooled.csv").exists()
+    step_mcmc(lenient, effects, tmp_path / "mcmc.csv", tmp_path / "draws")
+    assert (tmp_path / "mcmc.csv").exists()

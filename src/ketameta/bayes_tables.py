@@ -201,9 +201,13 @@ def _thresholds(cfg: dict):
     )
 
 
-def bayes_rows(part, spec, favourable: str, cfg: dict, level: float, draws_dir=None) -> list:
+def bayes_rows(
+    part, spec, favourable: str, cfg: dict, level: float, draws_dir=None, which: str = "all"
+) -> list:
     """The Bayesian rows of one analysis (see the module docstring); MCMC draws are written to
-    ``draws_dir/<analysis>_<model>.nc`` when ``draws_dir`` is given."""
+    ``draws_dir/<analysis>_<model>.nc`` when ``draws_dir`` is given. ``which``: ``"exact"``
+    (the quadrature rows), ``"mcmc"`` (the sampled rows; the exact posterior is still computed
+    to check them) or ``"all"``."""
     used = part[part["included"].astype(bool)]
     y, v = used["yi"].to_numpy(float), used["vi"].to_numpy(float)
     n = float(np.nansum(used["n_treat"]) + np.nansum(used["n_ctrl"]))
@@ -215,16 +219,19 @@ def bayes_rows(part, spec, favourable: str, cfg: dict, level: float, draws_dir=N
     label = f"mu~{mu_p.label}; tau~{tau_p.label}"
     rows = []
     if k == 0:
+        if which == "mcmc":
+            return []
         row = _base(spec.name, spec.measure, 0, n, "bayes_nn", "exact", label)
         return [
             _bt({**row, "converged": False, "note": "no studies", "level": level}, spec.measure)
         ]
     post = None
-    if cfg["exact"]:
+    if cfg["exact"] or (which != "exact" and "normal" in cfg["mcmc"]):
         post, fields = exact_row(y, v, spec.measure, benefit, mu_p, tau_p, level)
-        row = _base(spec.name, spec.measure, k, n, "bayes_nn", "exact", label)
-        rows.append(_bt({**row, **fields}, spec.measure))
-    if not cfg["mcmc"]:
+        if cfg["exact"] and which != "mcmc":
+            row = _base(spec.name, spec.measure, k, n, "bayes_nn", "exact", label)
+            rows.append(_bt({**row, **fields}, spec.measure))
+    if not cfg["mcmc"] or which == "exact":
         return rows
     from ketameta.bayes import compare_to_exact, default_sampler
 

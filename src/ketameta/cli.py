@@ -59,7 +59,7 @@ def cmd_report(args) -> int:
 
     tables = [
         Path(args.effects).with_name(f"{name}.csv")
-        for name in DIAGNOSTIC_TABLES
+        for name in (*DIAGNOSTIC_TABLES, "mcmc")
         if Path(args.effects).with_name(f"{name}.csv").exists()
     ]
     step_report(_settings(args), args.effects, args.pooled, args.out, tables, args.config)

@@ -165,7 +165,7 @@ class Settings:
 
     @property
     def analyses(self):
-        from ketameta.effects import AnalysisSpec
+        from ketameta.spec import AnalysisSpec
 
         return [
             AnalysisSpec(
@@ -183,7 +183,7 @@ class Settings:
 
     @property
     def effect_options(self):
-        from ketameta.effects import EffectOptions
+        from ketameta.spec import EffectOptions
 
         return EffectOptions(**self.raw["effects"])
 

@@ -22,13 +22,12 @@ treatment arm and divides the shared control group evenly between them (Handbook
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
 from ketameta.data import LINE, Dataset
 from ketameta.errors import InputError
+from ketameta.spec import AnalysisSpec, EffectOptions  # noqa: F401 - re-exported
 
 BINARY_MEASURES = ("OR", "RR", "RD")
 CONTINUOUS_MEASURES = ("MD", "SMD")
@@ -146,35 +145,6 @@ def back_transform(measure: str, values):
     if measure == "PLO":
         return 1 / (1 + np.exp(-values))
     return values
-
-
-@dataclass(frozen=True)
-class EffectOptions:
-    """How study-level effects are computed (the ``effects:`` section of the config)."""
-
-    zero_cell_add: float = 0.5
-    zero_cell_to: str = "only0"
-    drop_double_zero: bool = True
-    multiarm: str = "combine"
-    exclude_low_confidence: bool = True
-
-
-@dataclass(frozen=True)
-class AnalysisSpec:
-    """One analysis: which rows of ``arms.csv`` to pool, on which scale."""
-
-    name: str
-    outcome: str
-    timepoint: str
-    measure: str
-    filters: dict[str, list[str]] = field(default_factory=dict)
-    subgroup: str | None = None
-    moderators: tuple[str, ...] = ()
-    tau_prior: dict | None = None  # overrides bayes.tau_prior for this analysis
-
-    def moderator_columns(self) -> list[str]:
-        """Study columns used by the meta-regressions (``"a+b"`` is one model on a and b)."""
-        return sorted({c.strip() for m in self.moderators for c in m.split("+")})
 
 
 DOUBLE_ZERO_NOTE = "excluded: no events (or only events) in both arms"

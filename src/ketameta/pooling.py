@@ -176,8 +176,10 @@ def pool_analysis(
 
 
 def pooled_table(effects: pd.DataFrame, settings, draws_dir=None) -> pd.DataFrame:
-    """Every configured model of every analysis; Bayesian rows (``bayes:``) after the
-    frequentist ones, MCMC draws to ``draws_dir`` (see :mod:`ketameta.bayes_tables`)."""
+    """Every configured frequentist model of every analysis, then the exact Bayesian rows
+    (``bayes.exact``); the MCMC rows are :func:`mcmc_table`'s (``mcmc.csv``), a job of their own
+    because they need PyMC and its compiler. ``draws_dir`` is accepted for backwards
+    compatibility and unused."""
     from ketameta.bayes_tables import BAYES_COLUMNS, bayes_rows
 
     rows = []
@@ -188,9 +190,25 @@ def pooled_table(effects: pd.DataFrame, settings, draws_dir=None) -> pd.DataFram
         rows += pool_analysis(
             part, spec.name, spec.measure, spec.subgroup, settings.raw["frequentist"]
         )
-        if bayes["exact"] or bayes["mcmc"]:
+        if bayes["exact"]:
             favourable = settings.raw["analyses"][spec.name].get("favourable", "higher")
-            rows += bayes_rows(part, spec, favourable, bayes, level, draws_dir)
+            rows += bayes_rows(part, spec, favourable, bayes, level, which="exact")
+    return pd.DataFrame(rows, columns=POOLED_COLUMNS + BAYES_COLUMNS)
+
+
+def mcmc_table(effects: pd.DataFrame, settings, draws_dir=None) -> pd.DataFrame:
+    """The MCMC rows of every analysis (``bayes.mcmc``; same columns as ``pooled.csv``), each
+    normal-normal fit checked against the exact posterior; draws to ``draws_dir``."""
+    from ketameta.bayes_tables import BAYES_COLUMNS, bayes_rows
+
+    rows = []
+    bayes = settings.raw["bayes"]
+    level = settings.raw["frequentist"]["level"]
+    if bayes["mcmc"]:
+        for spec in settings.analyses:
+            part = effects[effects["analysis"] == spec.name]
+            favourable = settings.raw["analyses"][spec.name].get("favourable", "higher")
+            rows += bayes_rows(part, spec, favourable, bayes, level, draws_dir, which="mcmc")
     return pd.DataFrame(rows, columns=POOLED_COLUMNS + BAYES_COLUMNS)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from ketameta.config import Settings, settings_from_dict
@@ -105,11 +106,38 @@ def settings_or_exit(
                 from ketameta.config import read_yaml
 
                 read_yaml(path, label)
-            return prepare(config, root, label)
+            settings = settings_from_dict(config, root, label)
+            stamp = Path(root) / ".snakemake" / "ketameta-validated"
+            fingerprint = _validation_fingerprint(settings)
+            if stamp.is_file() and stamp.read_text(encoding="utf-8") == fingerprint:
+                return settings  # same config, data and code as the last successful check
+            settings = prepare(config, root, label)
+            try:
+                write_text(stamp, fingerprint)
+            except OSError:
+                pass  # a read-only checkout validates every time
+            return settings
         return settings_from_dict(config, root, label)
     except InputError as exc:
         print(f"ketameta: error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def _validation_fingerprint(settings: Settings) -> str:
+    """What a full data check depends on: the validated config, the bytes of the data (and
+    claims) files, and the package's own files (a new version may check more)."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256(json.dumps(settings.raw, sort_keys=True, default=str).encode())
+    for path in (settings.studies_path, settings.arms_path, settings.claims_path):
+        if path is not None and Path(path).is_file():
+            h.update(Path(path).read_bytes())
+    for path in sorted(Path(__file__).parent.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".yaml", ".j2"):
+            st = path.stat()
+            h.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()
 
 
 def read_table(path: str | Path):
@@ -128,10 +156,12 @@ def step_effects(settings: Settings, out: str | Path) -> None:
 
 
 def step_tables(settings: Settings, effects_out, pooled_out, outdir, draws_dir=None) -> None:
-    """Effects, pooled models (MCMC draws to ``draws_dir``) and diagnostics: one job, so the
-    imports are paid once and the compiled MCMC models are reused across analyses."""
+    """Effects, pooled models (frequentist and exact Bayesian) and diagnostics: one job, so the
+    imports are paid once. No PyMC here: the MCMC fits are :func:`step_mcmc`'s job, which runs
+    beside this one and the figures. ``draws_dir`` is accepted and unused (the MCMC step writes
+    the draws)."""
     step_effects(settings, effects_out)
-    step_pooled(settings, effects_out, pooled_out, draws_dir)
+    step_pooled(settings, effects_out, pooled_out)
     step_diagnostics(settings, effects_out, outdir)
 
 
@@ -148,18 +178,37 @@ def step_pooled(settings: Settings, effects_path, out, draws_dir=None) -> None:
     from ketameta.pooling import pooled_table
 
     effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
-    if draws_dir is not None:
-        Path(draws_dir).mkdir(parents=True, exist_ok=True)
-    table = pooled_table(effects, settings, draws_dir)
+    table = pooled_table(effects, settings)
     for r in table[(table["subgroup"] == "") & (table["model"] == "random")].itertuples():
         if not r.converged:
             log.warning("%s %s/%s did not converge: %s", r.analysis, r.method, r.test, r.note)
+    write_csv(out, table)
+
+
+def step_mcmc(settings: Settings, effects_path, out, draws_dir, family: str | None = None) -> None:
+    """``mcmc.csv`` (the MCMC rows, same columns as ``pooled.csv``) and the draws, of one model
+    family of ``bayes.mcmc`` (``normal`` or ``binomial``) or, with None, all; every model
+    structure is compiled once and reused across analyses (:mod:`ketameta.bayes`). The effect
+    sizes are read from ``effects_path``, or computed from the data when it is None."""
+    from ketameta.pooling import mcmc_table
+
+    if family is not None:
+        bayes = {**settings.raw["bayes"], "mcmc": [family]}
+        settings = replace(settings, raw={**settings.raw, "bayes": bayes})
+
+    if effects_path is None:
+        effects = effects_table(settings).fillna({"subgroup": "", "note": ""})
+    else:
+        effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
+    Path(draws_dir).mkdir(parents=True, exist_ok=True)
+    table = mcmc_table(effects, settings, draws_dir)
     flagged = table["flags"].map(lambda f: isinstance(f, str) and f != "")
-    mcmc = table[(table["method"] == "mcmc") & flagged]
-    for r in mcmc.itertuples():
+    for r in table[flagged].itertuples():
         log.warning("%s %s: MCMC diagnostics flagged: %s", r.analysis, r.model, r.flags)
-    if len(mcmc) and settings.raw["bayes"]["fail_on_flags"]:
-        failed = ", ".join(f"{r.analysis}/{r.model} ({r.flags})" for r in mcmc.itertuples())
+    if flagged.any() and settings.raw["bayes"]["fail_on_flags"]:
+        failed = ", ".join(
+            f"{r.analysis}/{r.model} ({r.flags})" for r in table[flagged].itertuples()
+        )
         raise SystemExit(
             f"ketameta: error: MCMC diagnostics failed (bayes.fail_on_flags): {failed}"
         )
@@ -370,6 +419,13 @@ def step_report(
     effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
     pooled = read_table(pooled_path).fillna({"subgroup": "", "note": ""})
     extra = {Path(path).stem: read_table(path) for path in (tables or [])}
+    import pandas as pd
+
+    parts = [extra.pop(name) for name in sorted(extra) if name.startswith("mcmc")]
+    mcmc = pd.concat(parts, ignore_index=True) if parts else None
+    if mcmc is not None and len(mcmc):  # the report shows them beside the exact rows
+        mcmc = mcmc.fillna({"subgroup": "", "note": ""})
+        pooled = _with_mcmc_rows(pooled, mcmc)
     data = load_data(settings)
     claims = read_claims(settings.claims_path, settings.raw) if settings.claims_path else []
     computed = {
@@ -399,12 +455,25 @@ def step_report(
     log.info("report: %s and %s", out, paths["html"][0])
 
 
-def rule_report(settings: Settings, inputs, outputs, log_path, config_label: str) -> None:
-    """The Snakemake ``report`` rule (kept out of the Snakefile so its run block stays short)."""
+def _with_mcmc_rows(pooled, mcmc):
+    """``pooled`` with the MCMC rows placed after each analysis's exact Bayesian row."""
+    import pandas as pd
+
+    parts = []
+    for name in dict.fromkeys(pooled["analysis"]):
+        parts += [pooled[pooled["analysis"] == name], mcmc[mcmc["analysis"] == name]]
+    return pd.concat(parts, ignore_index=True)
+
+
+def rule_report(
+    settings: Settings, inputs, outputs, log_path, config_label: str, results: list[str]
+) -> None:
+    """The Snakemake ``report`` rule (kept out of the Snakefile so its run block stays short):
+    the report, then the manifest over ``results`` (every output, the report's included)."""
     with logging_to(log_path):
-        step_report(
-            settings, inputs.effects, inputs.pooled, outputs.md, inputs.tables, config_label
-        )
+        tables = [*inputs.tables, *inputs.mcmc]
+        step_report(settings, inputs.effects, inputs.pooled, outputs.md, tables, config_label)
+        step_manifest(settings, inputs.config, results, outputs.manifest)
 
 
 def step_manifest(settings: Settings, config_path, outputs, out) -> None:
