@@ -167,11 +167,12 @@ def in_process(y, v, loops: int) -> dict:
     import numpy as np
 
     from ketameta.bayes_exact import exact_posterior
-    from ketameta.frequentist import TAU2_METHODS, rma
+    from ketameta.frequentist import _QP_CACHE, TAU2_METHODS, rma
 
     yy, vv = np.asarray(y), np.asarray(v)
 
     def freq():
+        _QP_CACHE.clear()  # one analysis from scratch (its estimators share one Q-profile)
         for m in TAU2_METHODS:
             rma(yy, vv, method=m, test="z")
 

@@ -100,3 +100,38 @@ def test_empty_input_is_flagged_not_raised():
 def test_unknown_method_is_rejected():
     with pytest.raises(ValueError, match="unknown method"):
         rma([0.1, 0.2], [0.1, 0.1], method="XYZ")
+
+
+def test_fast_quantiles_are_scipy_stats():
+    """rma's quantiles and tail areas (scipy.special, no per-call argument checks) are the very
+    numbers scipy.stats gives, bit for bit."""
+    from scipy import stats
+
+    from ketameta import frequentist as f
+
+    for q in (0.005, 0.025, 0.05, 0.2):
+        assert f._NORM.isf(q) == stats.norm.isf(q)
+        for df in (1, 2, 3, 12.0, 40):
+            assert f._T(df).isf(q) == stats.t.isf(q, df)
+            assert f._chi2_isf(q, df) == stats.chi2.isf(q, df)
+            assert f._chi2_ppf(q, df) == stats.chi2.ppf(q, df)
+    for x in (0.0, 0.1, 1.5, 4.0, 30.0):
+        assert f._NORM.sf(x) == stats.norm.sf(x)
+        for df in (1, 3, 12.0):
+            assert f._T(df).sf(x) == stats.t.sf(x, df)
+            assert f._chi2_sf(x, df) == stats.chi2.sf(x, df)
+
+
+def test_q_profile_cache_returns_what_a_fresh_search_finds():
+    from ketameta import frequentist as f
+
+    y, v = [0.1, 0.9, -0.3, 1.4, 0.5], [0.05, 0.2, 0.1, 0.3, 0.08]
+    f._QP_CACHE.clear()
+    first = f.q_profile_ci(y, v, 0.2)
+    assert len(f._QP_CACHE) == 1
+    assert f.q_profile_ci(y, v, 0.3) == first  # same search range: served from the cache
+    f._QP_CACHE.clear()
+    assert f.q_profile_ci(y, v, 0.3) == first
+    # another level, or data, is another search
+    assert f.q_profile_ci(y, v, 0.3, level=0.9) != first
+    assert f.q_profile_ci(y[:4], v[:4], 0.3) != first
