@@ -439,3 +439,20 @@ def test_binomial_large_counts_approach_normal_normal(long_sampler):
     ex = exact_posterior(yi, vi, mu_prior=MU_NORMAL, tau_prior=TAU_PRIORS["halfnormal"])
     assert res.summary("mu").mean == pytest.approx(ex.mu_mean, abs=0.05)
     assert res.summary("tau").median == pytest.approx(ex.tau_median, abs=0.05)
+
+
+def test_packed_data_layout_round_trips():
+    """Every named array and hyperparameter sits at its layout slice of the packed vector, in
+    the same place for every problem of one structure (so with_data swaps the right numbers)."""
+    a = bayes._binomial_problem([3, 5], [10, 12], [1, 2], [11, 12], None, None, 7.0, None, 4)
+    b = bayes._binomial_problem([0, 9, 4], [8, 20, 9], [2, 2, 1], [8, 19, 9], None, None, 3.0,
+                                None, 4)  # fmt: skip
+    assert a.key == b.key
+    la, lb = bayes._layout(a.data), bayes._layout(b.data)
+    assert la == lb
+    for p in (a, b):
+        packed = bayes.pack_data(p.data)
+        assert packed.size == la[-1][2]
+        for name, start, stop, scalar in la:
+            got = packed[start] if scalar else packed[start:stop]
+            np.testing.assert_array_equal(got, np.asarray(p.data[name], dtype=float))
