@@ -36,6 +36,7 @@ from ketameta.workflow import (
     figure_paths,
     read_table,
     step_figures,
+    step_mcmc,
     step_report,
     step_tables,
 )
@@ -101,8 +102,9 @@ def run(tmp_path_factory) -> Run:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         step_tables(settings, effects, pooled, tables)
+        step_mcmc(settings, None, tables / "mcmc.csv", out / "posteriors")
         step_figures(settings, effects, pooled, out / "figures")
-        step_report(settings, effects, pooled, out / "report.md", diag)
+        step_report(settings, effects, pooled, out / "report.md", [*diag, tables / "mcmc.csv"])
     numeric = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
 
     def table(path):
