@@ -53,7 +53,7 @@ def test_one_altered_number_is_reported_with_file_row_and_column(twin):
     d = diffs[0]
     assert d.file == "tables/pooled.csv"
     assert d.where.startswith("row 2, analysis=response_24h") and d.where.endswith("'estimate'")
-    assert d.committed == old and d.rule == "relative 1e-09"
+    assert d.committed == old and d.rule == "relative 1e-09 + 1e-12"
     table = format_differences(diffs)
     assert "tables/pooled.csv" in table and "estimate" in table
 
@@ -196,3 +196,16 @@ def test_verify_command_fails_when_a_committed_number_is_altered(tmp_path):
     assert proc.stderr.strip() == (
         "ketameta: error: verify: 1 difference(s) between results/ and a fresh run"
     )
+
+
+def test_numbers_at_the_floor_compare_absolutely(twin):
+    """An ML tau^2 of 3.36e-13 against 3.37e-13 (operation order, not science) is no difference;
+    1e-11 against 0 is one."""
+    committed, regenerated = twin
+    pooled = regenerated / "tables/pooled.csv"
+    _edit_cell(committed / "tables/pooled.csv", 1, "tau2", "3.361604786152346e-13")
+    _edit_cell(pooled, 1, "tau2", "3.362298436909334e-13")
+    assert compare_results(committed, regenerated) == []
+    _edit_cell(pooled, 1, "tau2", "1e-11")
+    diffs = compare_results(committed, regenerated)
+    assert [d.where.split("'")[-2] for d in diffs] == ["tau2"]

@@ -5,7 +5,8 @@ Comparison rules (one :class:`Difference` per mismatch, nothing is skipped silen
 
 - file sets: every committed file must be regenerated and nothing new may appear;
 - CSV tables: same columns and rows; numbers agree to ``rtol`` relative (1e-9: frequentist and
-  exact Bayesian results are deterministic up to floating-point noise); a column ``c`` that has a
+  exact Bayesian results are deterministic up to floating-point noise) plus ``ATOL`` (1e-12)
+  absolute, for values at the numerical floor (an ML tau^2 of 3e-13); a column ``c`` that has a
   companion ``c_mcse`` (Monte Carlo standard error of an MCMC summary) agrees within
   ``mcse_factor`` (3) times the larger MCSE instead; text agrees exactly;
 - SVG figures: by the plotted numbers embedded in the file (see ``plots._save``), at ``rtol``;
@@ -33,6 +34,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 RTOL = 1e-9
+# Below this, numbers are zero at the precision of the iterative estimators (an ML tau^2 of 3e-13,
+# an influence Q of 1e-31): their digits follow the order of floating-point operations, not the
+# science, so only an absolute difference larger than this counts.
+ATOL = 1e-12
 MCSE_FACTOR = 3.0
 KEY_COLUMNS = (
     "analysis",
@@ -74,7 +79,7 @@ def _numbers_close(a: float, b: float, rtol: float) -> bool:
         return math.isnan(a) and math.isnan(b)
     if math.isinf(a) or math.isinf(b):
         return a == b
-    return abs(a - b) <= rtol * max(abs(a), abs(b))
+    return abs(a - b) <= rtol * max(abs(a), abs(b)) + ATOL
 
 
 def _row_key(frame, i: int) -> str:
@@ -126,7 +131,7 @@ def compare_csv(name: str, old_path: Path, new_path: Path, rtol: float = RTOL) -
                 else:
                     if _numbers_close(a[i], b[i], rtol):
                         continue
-                    rule = f"relative {rtol:g}"
+                    rule = f"relative {rtol:g} + {ATOL:g}"
             else:
                 rule = "exact"
             out.append(Difference(name, f"{_row_key(old, i)}, column '{col}'", va, vb, rule))
@@ -165,7 +170,7 @@ def _compare_tree(name: str, where: str, a, b, rtol: float, out: list[Difference
         and not isinstance(b, bool)
     ):
         if not _numbers_close(float(a), float(b), rtol):
-            out.append(Difference(name, where, _fmt(a), _fmt(b), f"relative {rtol:g}"))
+            out.append(Difference(name, where, _fmt(a), _fmt(b), f"relative {rtol:g} + {ATOL:g}"))
     elif a != b:
         out.append(Difference(name, where, _fmt(a), _fmt(b), "exact"))
 
