@@ -39,21 +39,19 @@ FIGURES = [str(p) for p in figure_paths(SETTINGS, "results/figures")]
 DIAGNOSTICS = list(DIAGNOSTIC_TABLES)
 REPORT_FILES = {k: [str(p) for p in v] for k, v in report_outputs("results/report.md", SETTINGS).items()}
 CLAIMS = [config["report"]["claims"]] if config.get("report", {}).get("claims") else []
-MCMC_TABLES = ["results/tables/mcmc.csv"]
-MCMC_DRAWS = ["results/posteriors"]
 
 
 RESULTS = [
     "results/tables/effects.csv",
     "results/tables/pooled.csv",
-    *MCMC_TABLES,
+    "results/tables/mcmc.csv",
     *expand("results/tables/{name}.csv", name=DIAGNOSTICS),
     *FIGURES,
     "results/report.md",
     *REPORT_FILES["html"],
     *REPORT_FILES["tables"],
     *REPORT_FILES["flows"],
-    *MCMC_DRAWS,
+    "results/posteriors",
 ]
 
 
@@ -155,9 +153,9 @@ rule report:
         effects="results/tables/effects.csv",
         pooled="results/tables/pooled.csv",
         tables=expand("results/tables/{name}.csv", name=DIAGNOSTICS),
-        mcmc=MCMC_TABLES,
+        mcmc="results/tables/mcmc.csv",
         figures=FIGURES,
-        posteriors=MCMC_DRAWS,
+        posteriors="results/posteriors",
         claims=CLAIMS,
         studies=config["data"]["studies"],
         arms=config["data"]["arms"],

@@ -88,10 +88,13 @@ class MetaResult:
         return pd.DataFrame([self.to_dict()], columns=[f.name for f in fields(self)])
 
 
+def _intercept_only(X: np.ndarray) -> bool:
+    return X.shape[1] == 1 and X[0, 0] == 1.0 and bool(np.all(X == 1.0))
+
+
 def _wls(y: np.ndarray, w: np.ndarray, X: np.ndarray):
     """Weighted least squares: coefficients, their covariance (X'WX)^-1 and the residual RSS."""
-    if X.shape[1] == 1 and X[0, 0] == 1.0 and np.all(X == 1.0):
-        # intercept only (every pooled model): the weighted mean, without a matrix inverse
+    if _intercept_only(X):  # every pooled model: the weighted mean, without a matrix inverse
         sw = float(np.sum(w))
         mean = float(np.dot(w, y)) / sw
         resid = y - mean
@@ -104,8 +107,8 @@ def _wls(y: np.ndarray, w: np.ndarray, X: np.ndarray):
 
 
 def _p_matrix(w: np.ndarray, X: np.ndarray) -> np.ndarray:
-    if X.shape[1] == 1 and X[0, 0] == 1.0 and np.all(X == 1.0):
-        return np.diag(w) - np.outer(w, w) / float(np.sum(w))  # intercept only: no inverse
+    if _intercept_only(X):
+        return np.diag(w) - np.outer(w, w) / float(np.sum(w))
     W = np.diag(w)
     WX = w[:, None] * X
     return W - WX @ np.linalg.inv(X.T @ WX) @ WX.T

@@ -69,30 +69,16 @@ def forest_plot(
     effects: pd.DataFrame,
     pooled: pd.DataFrame,
     *,
-    title: str,
-    measure: str,
-    method: str,
-    test: str,
-    favourable: str = "higher",
-    treatment_label: str = "treatment",
-    subgroup_name: str = "",
     outputs: list[tuple[str, Path]],
     dpi: int = 150,
+    **options,
 ) -> None:
-    """Draw one forest plot and save it as each ``(format, path)`` of ``outputs``."""
+    """Draw one forest plot (``options``: those of :func:`forest_figure`) and save it as each
+    ``(format, path)`` of ``outputs``."""
     plt = _setup_matplotlib()
-    fig, drawn = forest_figure(
-        effects,
-        pooled,
-        title=title,
-        measure=measure,
-        method=method,
-        test=test,
-        favourable=favourable,
-        treatment_label=treatment_label,
-        subgroup_name=subgroup_name,
-    )
-    _save(plt, fig, outputs, dpi, {"figure": "forest", "measure": measure, "rows": drawn})
+    fig, drawn = forest_figure(effects, pooled, **options)
+    data = {"figure": "forest", "measure": options["measure"], "rows": drawn}
+    _save(plt, fig, outputs, dpi, data)
 
 
 def forest_figure(
@@ -107,7 +93,8 @@ def forest_figure(
     treatment_label: str = "treatment",
     subgroup_name: str = "",
 ):
-    """The forest plot's figure and the plotted numbers (see :func:`forest_plot`)."""
+    """The forest plot's figure and the plotted numbers: study rows with counts, squares sized by
+    weight, subgroup and overall diamonds, prediction interval (see the module docstring)."""
     plt = _setup_matplotlib()
     from matplotlib.patches import Polygon
     from matplotlib.transforms import blended_transform_factory

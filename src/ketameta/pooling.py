@@ -175,11 +175,10 @@ def pool_analysis(
     return rows
 
 
-def pooled_table(effects: pd.DataFrame, settings, draws_dir=None) -> pd.DataFrame:
+def pooled_table(effects: pd.DataFrame, settings) -> pd.DataFrame:
     """Every configured frequentist model of every analysis, then the exact Bayesian rows
     (``bayes.exact``); the MCMC rows are :func:`mcmc_table`'s (``mcmc.csv``), a job of their own
-    because they need PyMC and its compiler. ``draws_dir`` is accepted for backwards
-    compatibility and unused."""
+    because they need PyMC and its compiler."""
     from ketameta.bayes_tables import BAYES_COLUMNS, bayes_rows
 
     rows = []

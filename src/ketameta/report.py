@@ -333,14 +333,11 @@ def _study_rows(studies: pd.DataFrame) -> list[dict]:
 
 
 def _prior_text(p: dict) -> str:
-    kind = p["kind"]
-    if kind in ("halfnormal", "halfcauchy"):
-        return f"{kind}({p['scale']:g})"
-    if kind == "uniform":
-        return f"uniform(0, {p['upper']:g})"
-    if kind == "lognormal_tau2":
-        return f"log tau² ~ normal({p['meanlog']:g}, {p['sdlog']:g}²)"
-    return "Turner et al. 2015 (log tau² ~ normal(-2.56, 1.74²))"
+    """The prior's label as in the Bayesian tables, with the source of Turner et al.'s prior."""
+    from ketameta.bayes_tables import tau_prior
+
+    label = tau_prior(p, "bayes.tau_prior").label
+    return f"{label} (Turner et al. 2015)" if p["kind"] == "turner2015" else label
 
 
 def render_markdown(
@@ -422,6 +419,8 @@ def render_markdown(
     )
     if eff_opts["drop_double_zero"]:
         zero += "; studies without events (or with only events) in both arms left out of OR/RR"
+    from ketameta.bayes_tables import mu_prior
+
     bayes = settings.raw["bayes"]
     rep = settings.raw["report"]
     root = settings.root.resolve()
@@ -457,7 +456,7 @@ def render_markdown(
             bayes={
                 "exact": bayes["exact"],
                 "mcmc": bayes["mcmc"],
-                "mu": f"normal({bayes['mu_prior']['mean']:g}, {bayes['mu_prior']['sd']:g})",
+                "mu": mu_prior(bayes["mu_prior"]).label,
                 "tau": _prior_text(bayes["tau_prior"]),
                 "sensitivity": [_prior_text(p) for p in bayes["sensitivity"]],
                 "chains": bayes["chains"],

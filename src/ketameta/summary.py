@@ -188,6 +188,11 @@ def _bt(row: pd.Series | None) -> dict[str, float]:
     }
 
 
+def _prefixed(prefix: str, fit: dict[str, float]) -> dict[str, float]:
+    """``estimate, ci_low, ...`` as ``<prefix>, <prefix>_ci_low, ...`` (the table's columns)."""
+    return {prefix if c == "estimate" else f"{prefix}_{c}": x for c, x in fit.items()}
+
+
 def _includes(lo: float, hi: float, value: float) -> bool:
     return math.isfinite(lo) and math.isfinite(hi) and lo <= value <= hi
 
@@ -231,8 +236,8 @@ def summary_of_findings(
             "test": primary["test"],
             "k": k,
             "n_participants": n,
-            **{f"or{'' if c == 'estimate' else '_' + c}": orf[c] for c in orf},
-            **{f"rr{'' if c == 'estimate' else '_' + c}": fits["RR"][c] for c in fits["RR"]},
+            **_prefixed("or", orf),
+            **_prefixed("rr", fits["RR"]),
             "control_rate": acr,
             "control_per1000": 1000 * acr,
             "treat_per1000": 1000 * treat[0],
@@ -241,10 +246,7 @@ def summary_of_findings(
             "diff_per1000": 1000 * (treat[0] - acr),
             "diff_per1000_ci_low": 1000 * (treat[1] - acr),
             "diff_per1000_ci_high": 1000 * (treat[2] - acr),
-            **{
-                f"treat_rate{'' if c == 'estimate' else '_' + c}": plo[c]
-                for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")
-            },
+            **_prefixed("treat_rate", plo),
             "i2": float(own["i2"]) if own is not None else math.nan,
             "tau2": float(own["tau2"]) if own is not None else math.nan,
         }

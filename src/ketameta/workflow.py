@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import sys
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 from ketameta.config import Settings, settings_from_dict
@@ -155,11 +154,10 @@ def step_effects(settings: Settings, out: str | Path) -> None:
     write_csv(out, table)
 
 
-def step_tables(settings: Settings, effects_out, pooled_out, outdir, draws_dir=None) -> None:
+def step_tables(settings: Settings, effects_out, pooled_out, outdir) -> None:
     """Effects, pooled models (frequentist and exact Bayesian) and diagnostics: one job, so the
     imports are paid once. No PyMC here: the MCMC fits are :func:`step_mcmc`'s job, which runs
-    beside this one and the figures. ``draws_dir`` is accepted and unused (the MCMC step writes
-    the draws)."""
+    beside this one and the figures."""
     step_effects(settings, effects_out)
     step_pooled(settings, effects_out, pooled_out)
     step_diagnostics(settings, effects_out, outdir)
@@ -174,7 +172,7 @@ def step_diagnostics(settings: Settings, effects_path: str | Path, outdir: str |
         write_csv(Path(outdir) / f"{name}.csv", table)
 
 
-def step_pooled(settings: Settings, effects_path, out, draws_dir=None) -> None:
+def step_pooled(settings: Settings, effects_path, out) -> None:
     from ketameta.pooling import pooled_table
 
     effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
@@ -185,16 +183,11 @@ def step_pooled(settings: Settings, effects_path, out, draws_dir=None) -> None:
     write_csv(out, table)
 
 
-def step_mcmc(settings: Settings, effects_path, out, draws_dir, family: str | None = None) -> None:
-    """``mcmc.csv`` (the MCMC rows, same columns as ``pooled.csv``) and the draws, of one model
-    family of ``bayes.mcmc`` (``normal`` or ``binomial``) or, with None, all; every model
+def step_mcmc(settings: Settings, effects_path, out, draws_dir) -> None:
+    """``mcmc.csv`` (the MCMC rows, same columns as ``pooled.csv``) and the draws; every model
     structure is compiled once and reused across analyses (:mod:`ketameta.bayes`). The effect
     sizes are read from ``effects_path``, or computed from the data when it is None."""
     from ketameta.pooling import mcmc_table
-
-    if family is not None:
-        bayes = {**settings.raw["bayes"], "mcmc": [family]}
-        settings = replace(settings, raw={**settings.raw, "bayes": bayes})
 
     if effects_path is None:
         effects = effects_table(settings).fillna({"subgroup": "", "note": ""})
@@ -419,10 +412,7 @@ def step_report(
     effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
     pooled = read_table(pooled_path).fillna({"subgroup": "", "note": ""})
     extra = {Path(path).stem: read_table(path) for path in (tables or [])}
-    import pandas as pd
-
-    parts = [extra.pop(name) for name in sorted(extra) if name.startswith("mcmc")]
-    mcmc = pd.concat(parts, ignore_index=True) if parts else None
+    mcmc = extra.pop("mcmc", None)
     if mcmc is not None and len(mcmc):  # the report shows them beside the exact rows
         mcmc = mcmc.fillna({"subgroup": "", "note": ""})
         pooled = _with_mcmc_rows(pooled, mcmc)
@@ -471,7 +461,7 @@ def rule_report(
     """The Snakemake ``report`` rule (kept out of the Snakefile so its run block stays short):
     the report, then the manifest over ``results`` (every output, the report's included)."""
     with logging_to(log_path):
-        tables = [*inputs.tables, *inputs.mcmc]
+        tables = [*inputs.tables, inputs.mcmc]
         step_report(settings, inputs.effects, inputs.pooled, outputs.md, tables, config_label)
         step_manifest(settings, inputs.config, results, outputs.manifest)
 
