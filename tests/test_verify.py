@@ -90,10 +90,52 @@ def test_mcse_columns_set_the_tolerance(tmp_path):
         (root / "tables/bayes.csv").write_text(
             f"analysis,method,estimate,estimate_mcse\nx,mcmc,{value},0.01\n"
         )
-    assert compare_results(a, b) == []  # 0.02 <= 3 x 0.01
-    (b / "tables/bayes.csv").write_text("analysis,method,estimate,estimate_mcse\nx,mcmc,0.6,0.01\n")
+    assert compare_results(a, b) == []  # 0.02 <= 4 x sqrt(0.01^2 + 0.01^2) = 0.057
+    (b / "tables/bayes.csv").write_text(
+        "analysis,method,estimate,estimate_mcse\nx,mcmc,0.56,0.01\n"
+    )
     diffs = compare_results(a, b)
-    assert len(diffs) == 1 and diffs[0].rule.startswith("within 3 MCSE")
+    assert len(diffs) == 1 and diffs[0].rule == "within 4 MCSE (0.0566)"
+
+
+def _other_machine(root: Path) -> None:
+    path = root / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["machine"] = {"arch": "x86_64", "cpu": "another", "cpu_flags_sha256": "0" * 64}
+    path.write_text(json.dumps(manifest))
+
+
+def test_another_processor_relaxes_only_what_depends_on_it(twin):
+    """Results from another processor: numbers agree to 1e-5, an MCMC row's diagnostics and the
+    report's MCMC rows are not compared; the same edits on the same machine are differences."""
+    committed, regenerated = twin
+    import pandas as pd
+
+    mcmc = regenerated / "tables/mcmc.csv"
+    table = pd.read_csv(mcmc, dtype=str, keep_default_na=False)  # notes hold quoted commas
+    assert table.loc[0, "method"] == "mcmc"
+    table.loc[0, "rhat_max"] = "1.5"
+    table.to_csv(mcmc, index=False, lineterminator="\n")
+    pooled = regenerated / "tables/pooled.csv"
+    old = _edit_cell(pooled, 1, "estimate", "")
+    _edit_cell(pooled, 1, "estimate", repr(float(old) * (1 + 1e-6)))
+    report = regenerated / "report.md"
+    lines = report.read_text().splitlines(keepends=True)
+    i = next(n for n, ln in enumerate(lines) if "| bayes_nn | mcmc |" in ln)
+    lines[i] = lines[i].replace("R-hat", "R-hat 9.99, was")
+    report.write_text("".join(lines))
+    same = compare_results(committed, regenerated)
+    assert {(d.file, d.where.split("'")[-2] if "'" in d.where else "") for d in same} == {
+        ("tables/mcmc.csv", "rhat_max"),
+        ("tables/pooled.csv", "estimate"),
+        ("report.md", ""),
+    }
+    _other_machine(regenerated)
+    assert compare_results(committed, regenerated) == []
+    # a real change is still one on another machine
+    _edit_cell(pooled, 1, "estimate", repr(float(old) * (1 + 1e-4)))
+    diffs = compare_results(committed, regenerated)
+    assert [(d.file, d.rule) for d in diffs] == [("tables/pooled.csv", "relative 1e-05 + 1e-12")]
 
 
 def test_figures_are_compared_by_their_plotted_numbers(twin):

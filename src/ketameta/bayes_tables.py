@@ -17,7 +17,7 @@ Columns: ``estimate`` is the posterior mean of mu, ``se`` its sd, ``median``, ``
 the equal-tailed credible interval, ``pi_low/pi_high`` the predictive interval of a new study's
 effect, ``tau_mean``, ``tau_ci_low``/``tau_ci_high``, ``p_benefit`` (posterior probability that
 the pooled effect favours the treatment; NaN for single-arm proportions) and, for MCMC,
-``*_mcse`` Monte Carlo standard errors (``ketameta verify`` compares MCMC numbers within 3 MCSE),
+``*_mcse`` Monte Carlo standard errors (``ketameta verify`` compares MCMC numbers by them),
 ``rhat_max``, ``ess_bulk_min``, ``ess_tail_min``, ``divergences``, ``bfmi_min``, ``flags``.
 """
 

@@ -38,7 +38,32 @@ PACKAGES = (
     "jinja2",
 )
 # Keys that describe the environment rather than the result: reported, never compared.
-INFORMATIONAL = ("git", "python", "packages")
+INFORMATIONAL = ("git", "python", "packages", "machine")
+
+
+def machine_fingerprint() -> dict[str, str]:
+    """The processor a run computed on: architecture, model name and a hash of its instruction
+    set flags (from /proc/cpuinfo where there is one). Floating-point results of optimisers and
+    MCMC trajectories depend on the vector instructions the libraries pick, so ``ketameta
+    verify`` compares MCMC draws and iterative fits exactly only between runs with equal
+    fingerprints. No host name or serial number."""
+    model, flags = "", ""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key in ("model name", "Processor", "cpu model") and not model:
+            model = value.strip()
+        elif key in ("flags", "Features") and not flags:
+            flags = " ".join(sorted(value.split()))
+    return {
+        "arch": platform.machine(),
+        "cpu": model or platform.processor(),
+        "cpu_flags_sha256": sha256_bytes(flags.encode()),
+    }
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -133,6 +158,7 @@ def build_manifest(
             "implementation": platform.python_implementation(),
         },
         "packages": package_versions(),
+        "machine": machine_fingerprint(),
         "git": git_state(
             root,
             [v["path"] for v in inputs.values()]
