@@ -6,7 +6,9 @@ from pathlib import Path
 
 from ketameta.workflow import (
     DIAGNOSTIC_TABLES,
+    MULTIVERSE_TABLES,
     figure_paths,
+    multiverse_batches,
     recover_after_kill,
     report_outputs,
     settings_or_exit,
@@ -39,6 +41,21 @@ FIGURES = [str(p) for p in figure_paths(SETTINGS, "results/figures")]
 DIAGNOSTICS = list(DIAGNOSTIC_TABLES)
 REPORT_FILES = {k: [str(p) for p in v] for k, v in report_outputs("results/report.md", SETTINGS).items()}
 CLAIMS = [config["report"]["claims"]] if config.get("report", {}).get("claims") else []
+BATCHES = multiverse_batches(SETTINGS)
+MULTIVERSE = (
+    {
+        "tables": expand("results/tables/{name}.csv", name=MULTIVERSE_TABLES),
+        "figures": expand("results/figures/specification_curve.{ext}", ext=["svg", "png"]),
+    }
+    if BATCHES
+    else {"tables": [], "figures": []}
+)
+
+# On a cluster these run on the submitting node: `all` is only a target, `verify` reruns the
+# whole workflow itself.
+localrules:
+    all,
+    verify,
 
 
 RESULTS = [
@@ -52,6 +69,8 @@ RESULTS = [
     *REPORT_FILES["tables"],
     *REPORT_FILES["flows"],
     "results/posteriors",
+    *MULTIVERSE["tables"],
+    *MULTIVERSE["figures"],
 ]
 
 
@@ -123,6 +142,59 @@ rule mcmc:
             step_mcmc(SETTINGS, None, output.table, output.posteriors)
 
 
+# The multiverse (config `multiverse:`): specifications in batches of multiverse.batch_size, one
+# job each (on a cluster, one job per node slot; see profiles/), then one job that gathers them,
+# summarises which choices matter and draws the specification curve.
+rule multiverse_batch:
+    input:
+        studies=config["data"]["studies"],
+        arms=config["data"]["arms"],
+    output:
+        temp("results/multiverse/batch_{batch}.csv"),
+    wildcard_constraints:
+        batch=r"\d{4}",
+    log:
+        "logs/multiverse_batch_{batch}.log",
+    benchmark:
+        "benchmarks/rules/multiverse_batch_{batch}.tsv"
+    run:
+        from ketameta.workflow import logging_to, step_multiverse_batch
+
+        with logging_to(log[0]):
+            step_multiverse_batch(SETTINGS, wildcards.batch, output[0])
+
+
+rule multiverse:
+    input:
+        expand("results/multiverse/batch_{batch}.csv", batch=BATCHES),
+    output:
+        table=report(
+            "results/tables/multiverse.csv",
+            caption="report/multiverse.rst",
+            category="Multiverse",
+        ),
+        choices=report(
+            "results/tables/multiverse_choices.csv",
+            caption="report/multiverse.rst",
+            category="Multiverse",
+        ),
+        figures=[
+            report(p, caption="report/specification_curve.rst", category="Multiverse")
+            for p in expand("results/figures/specification_curve.{ext}", ext=["svg", "png"])
+        ],
+    log:
+        "logs/multiverse.log",
+    benchmark:
+        "benchmarks/rules/multiverse.tsv"
+    run:
+        from ketameta.workflow import logging_to, step_multiverse
+
+        with logging_to(log[0]):
+            step_multiverse(
+                SETTINGS, input, output.table, output.choices, "results/figures"
+            )
+
+
 rule figures:
     input:
         effects="results/tables/effects.csv",
@@ -157,6 +229,8 @@ rule report:
         figures=FIGURES,
         posteriors="results/posteriors",
         claims=CLAIMS,
+        multiverse=MULTIVERSE["tables"],
+        multiverse_figures=MULTIVERSE["figures"],
         studies=config["data"]["studies"],
         arms=config["data"]["arms"],
         config=CONFIG_LABEL,

@@ -385,7 +385,7 @@ def test_unknown_config_key_stops_workflow(tmp_path):
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines()[-1] == (
         f"ketameta: error: {cfg}, key 'sed': unknown key; allowed keys: analyses, bayes, data, "
-        "effects, frequentist, plots, report"
+        "effects, frequentist, multiverse, plots, report"
     )
     assert not (tmp_path / "results").exists()
 

@@ -27,6 +27,11 @@ def cmd_validate(args) -> int:
     for spec in settings.analyses:
         part = table[table["analysis"] == spec.name] if len(table) else table
         print(f"{spec.name}: k = {int(part['included'].sum()) if len(part) else 0}")
+    if "multiverse" in settings.raw:
+        from ketameta.multiverse import batch_ids, expand
+
+        mv = settings.raw["multiverse"]
+        print(f"multiverse: {len(expand(mv))} specifications in {len(batch_ids(mv))} batches")
     print("ok: config and data are valid")
     return 0
 
@@ -135,6 +140,20 @@ def cmd_verify(args) -> int:
             file=sys.stderr,
         )
         return 1
+    import json
+    from pathlib import Path
+
+    from ketameta.manifest import machine_fingerprint
+
+    try:
+        committed = json.loads((Path(args.results) / "manifest.json").read_text()).get("machine")
+    except (OSError, ValueError):
+        committed = None
+    if committed != machine_fingerprint():
+        print(
+            f"note: {args.results}/ was computed on another processor, so MCMC rows were "
+            "compared by their MCSE-backed summaries and numbers to 1e-6 (see ketameta.verify)"
+        )
     print(f"ok: a fresh run reproduces {args.results}/")
     return 0
 

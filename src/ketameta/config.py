@@ -173,7 +173,10 @@ class Settings:
                 outcome=a["outcome"],
                 timepoint=a["timepoint"],
                 measure=a["measure"],
-                filters={k: list(v) for k, v in a.get("filters", {}).items()},
+                filters={
+                    k: {"not": list(v["not"])} if isinstance(v, dict) else list(v)
+                    for k, v in a.get("filters", {}).items()
+                },
                 subgroup=a.get("subgroup"),
                 moderators=tuple(a.get("moderators", [])),
                 tau_prior=a.get("tau_prior"),
@@ -222,6 +225,10 @@ def settings_from_dict(config: Any, root: str | Path = ".", label: str = "config
     studies = check_data_path(cfg["data"]["studies"], root, label, "data.studies")
     arms = check_data_path(cfg["data"]["arms"], root, label, "data.arms")
     check_pins(cfg, {"studies": studies, "arms": arms}, label)
+    if "multiverse" in cfg:
+        from ketameta.multiverse import check
+
+        check(cfg["multiverse"], label)
     claims = None
     if cfg["report"].get("claims"):
         claims = check_data_path(cfg["report"]["claims"], root, label, "report.claims")

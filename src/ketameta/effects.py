@@ -27,7 +27,7 @@ import pandas as pd
 
 from ketameta.data import LINE, Dataset
 from ketameta.errors import InputError
-from ketameta.spec import AnalysisSpec, EffectOptions  # noqa: F401 - re-exported
+from ketameta.spec import AnalysisSpec, EffectOptions, filter_mask  # noqa: F401 - re-exported
 
 BINARY_MEASURES = ("OR", "RR", "RD")
 CONTINUOUS_MEASURES = ("MD", "SMD")
@@ -223,7 +223,7 @@ def select_rows(data: Dataset, spec: AnalysisSpec, options: EffectOptions) -> pd
                 f"analysis '{spec.name}' filters on column '{column}', which the data do not have",
                 file=data.studies_path,
             )
-        rows = rows[rows[column].astype(str).isin([str(a) for a in allowed])]
+        rows = rows[np.asarray(filter_mask(rows[column], allowed), dtype=bool)]
     return rows
 
 

@@ -591,3 +591,128 @@ def _nice_ticks(measure: str, lo: float, hi: float) -> list[tuple[str, float]]:
     if len(inside) > 7:
         inside = inside[:: math.ceil(len(inside) / 7)]
     return inside
+
+
+def specification_curve(
+    table: pd.DataFrame,
+    *,
+    title: str,
+    outputs: list[tuple[str, Path]],
+    dpi: int = 150,
+) -> None:
+    """Specification curve (Simonsohn, Simmons & Nelson 2020) of ``multiverse.csv``.
+
+    One column per measure: above, the estimated specifications sorted by their estimate, with
+    the CI (or credible interval) as a band and a dot per specification (blue where the interval
+    shows benefit); below, the choice matrix: one row per choice, a mark where the specification
+    above made it. Axes with a single choice are left out of the matrix; specifications not
+    estimated (too few studies) are left out of both and counted in the title.
+    """
+    plt = _setup_matplotlib()
+    done = table[table["estimate"].notna()]
+    measures = list(dict.fromkeys(done["measure"]))
+    if not measures:
+        empty_plot(title=title, message="No specification could be estimated.", outputs=outputs)
+        return
+    axes_cols = [
+        c
+        for c in table.columns[1 : table.columns.get_loc("k")]
+        if c != "measure" and done[c].nunique() > 1
+    ]
+    choice_rows = [(a, lv) for a in axes_cols for lv in dict.fromkeys(done[a]) if lv != ""]
+    n_rows = len(choice_rows)
+    fig_h = 2.8 + 0.16 * n_rows
+    fig, grid = plt.subplots(
+        2,
+        len(measures),
+        figsize=(2.2 + 3.4 * len(measures), fig_h),
+        gridspec_kw={"height_ratios": [2.4, 0.16 * n_rows], "hspace": 0.05, "wspace": 0.18},
+        squeeze=False,
+    )
+    data: dict = {"figure": "specification_curve", "measures": {}}
+    for j, measure in enumerate(measures):
+        part = done[done["measure"] == measure].sort_values(["estimate", "spec_id"], kind="stable")
+        x = np.arange(len(part))
+        top, bottom = grid[0, j], grid[1, j]
+        est, lo, hi = (part[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
+        band_lo, band_hi = np.where(np.isfinite(lo), lo, est), np.where(np.isfinite(hi), hi, est)
+        top.fill_between(x, band_lo, band_hi, color="#BBBBBB", linewidth=0, step="mid")
+        benefit = part["benefit"].astype("boolean").fillna(False).to_numpy(bool)
+        top.scatter(x[~benefit], est[~benefit], s=3, color=GREY, linewidths=0, zorder=3)
+        top.scatter(x[benefit], est[benefit], s=3, color=BLUE, linewidths=0, zorder=3)
+        top.axhline(0.0, color="black", linewidth=0.8)
+        top.set_xlim(-0.5, len(part) - 0.5)
+        top.set_xticks([])
+        # Hartung-Knapp intervals of k = 2 span orders of magnitude: the axis is set by the
+        # estimates and the null, and wider intervals are clipped (and counted), so the curve
+        # stays readable
+        e_lo, e_hi = min(float(np.nanmin(est)), 0.0), max(float(np.nanmax(est)), 0.0)
+        span = e_hi - e_lo or 1.0
+        ylo = max(e_lo - 0.6 * span, float(np.nanmin(band_lo)))
+        yhi = min(e_hi + 0.6 * span, float(np.nanmax(band_hi)))
+        pad = 0.05 * (yhi - ylo or 1.0)
+        clipped = int(np.sum((band_lo < ylo - pad) | (band_hi > yhi + pad)))
+        top.set_ylim(ylo - pad, yhi + pad)
+        if measure in RATIO_MEASURES:
+            ticks = _nice_ticks(measure, ylo - pad, yhi + pad)
+            top.set_yticks([t for _, t in ticks], [lab for lab, _ in ticks])
+        share = float(benefit.mean())
+        top.set_title(
+            f"{MEASURE_NAMES.get(measure, measure)}: {len(part)} specifications,\n"
+            f"{share:.0%} with an interval showing benefit",
+            fontsize=9,
+        )
+        if clipped:
+            top.text(
+                0.02,
+                0.97,
+                f"{clipped} intervals clipped at the axis",
+                transform=top.transAxes,
+                va="top",
+                fontsize=7,
+                color=GREY,
+            )
+        mat = np.zeros((n_rows, len(part)))
+        for i, (axis, lv) in enumerate(choice_rows):
+            mat[i] = (part[axis] == lv).to_numpy()
+        bottom.imshow(
+            mat,
+            aspect="auto",
+            interpolation="nearest",
+            cmap="Greys",
+            vmin=0,
+            vmax=1.4,
+            extent=(-0.5, len(part) - 0.5, n_rows - 0.5, -0.5),
+        )
+        bottom.set_yticks(range(n_rows))
+        bottom.set_yticklabels(
+            [f"{a}: {lv}" for a, lv in choice_rows] if j == 0 else [], fontsize=7
+        )
+        bottom.tick_params(axis="y", length=0)
+        for i in range(1, len(axes_cols)):
+            edge = sum(1 for a, _ in choice_rows if a in axes_cols[:i]) - 0.5
+            bottom.axhline(edge, color="white", linewidth=1.2)
+        bottom.set_xlabel("specifications, sorted by estimate", fontsize=8)
+        bottom.set_xticks([])
+        data["measures"][measure] = {
+            "spec_id": part["spec_id"].tolist(),
+            "estimate": est.tolist(),
+            "ci_low": lo.tolist(),
+            "ci_high": hi.tolist(),
+            "clipped": clipped,
+        }
+    n_not = len(table) - len(done)
+    fig.suptitle(
+        f"{title}\n{len(table)} specifications, {len(done)} estimated "
+        f"({n_not} with too few trials not shown)",
+        fontsize=10,
+        fontweight="bold",
+        y=0.995,
+    )
+    fig.subplots_adjust(
+        left=0.2 if len(measures) < 3 else 0.16,
+        right=0.98,
+        top=1 - 0.9 / fig_h,
+        bottom=0.35 / fig_h,
+    )
+    _save(plt, fig, outputs, dpi, data)

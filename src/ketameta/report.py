@@ -17,6 +17,7 @@ import pandas as pd
 
 from ketameta import __version__
 from ketameta.effects import back_transform
+from ketameta.spec import filter_text
 
 
 def _num(x: float, digits: int = 2) -> str:
@@ -332,6 +333,69 @@ def _study_rows(studies: pd.DataFrame) -> list[dict]:
     return out
 
 
+def _multiverse(table: pd.DataFrame, choices: pd.DataFrame, settings) -> dict | None:
+    """The report's multiverse section: headline shares per measure and the choices that move
+    the estimate most (largest spread of their choices' medians first)."""
+    if table is None or table.empty:
+        return None
+    from ketameta.multiverse import summary
+
+    head = summary(table)
+    measures = []
+    for m in head["per_measure"]:
+        top = choices[choices["measure"] == m["measure"]] if choices is not None else choices
+        movers = []
+        if top is not None and len(top):
+            axes_ = top.groupby("axis", sort=False).first()
+            by_estimate = list(axes_.sort_values("spread", ascending=False, kind="stable").index)
+            by_benefit = list(
+                axes_.sort_values("benefit_spread", ascending=False, kind="stable").index
+            )
+            shown = set(by_estimate[:3]) | set(by_benefit[:3])
+            for axis, grp in top.groupby("axis", sort=False):
+                if axis not in shown:
+                    continue
+                parts = ", ".join(
+                    f"{r.choice} {_num(r.median_estimate_bt)} ({r.share_benefit:.0%})"
+                    for r in grp.itertuples()
+                )
+                movers.append(
+                    {
+                        "axis": axis,
+                        "spread": _num(grp["spread"].iloc[0], 3),
+                        "benefit_spread": f"{grp['benefit_spread'].iloc[0]:.0%}",
+                        "by": parts,
+                    }
+                )
+        measures.append(
+            {
+                **m,
+                "name": m["measure"],
+                "median": _num(m["median_bt"]),
+                "range": _interval(m["min_bt"], m["max_bt"]),
+                "share_benefit": f"{m['share_benefit']:.0%}",
+                "share_favourable": f"{m['share_favourable']:.0%}",
+                "movers": movers,
+            }
+        )
+    mv = settings.raw["multiverse"]
+    return {
+        **head,
+        "share_benefit": f"{head['share_benefit']:.0%}" if head["estimated"] else "NA",
+        "measures": measures,
+        "min_k": mv["min_k"],
+        "axes": [
+            (a, len(levels)) for a, levels in _mv_axes(mv) if a not in ("framework",) and levels
+        ],
+    }
+
+
+def _mv_axes(mv: dict):
+    from ketameta.multiverse import axes
+
+    return axes(mv)
+
+
 def _prior_text(p: dict) -> str:
     """The prior's label as in the Bayesian tables, with the source of Turner et al.'s prior."""
     from ketameta.bayes_tables import tau_prior
@@ -393,7 +457,7 @@ def render_markdown(
                 "outcome": spec.outcome,
                 "timepoint": spec.timepoint,
                 "measure": spec.measure,
-                "filters": ", ".join(f"{k} in {v}" for k, v in spec.filters.items()),
+                "filters": filter_text(spec.filters),
                 "subgroup": spec.subgroup,
                 "k": len(used),
                 "rows": [
@@ -466,6 +530,9 @@ def render_markdown(
                 "thresholds": bayes["thresholds"],
             },
             sof_opts=rep["summary"],
+            multiverse=_multiverse(whole("multiverse"), whole("multiverse_choices"), settings)
+            if "multiverse" in settings.raw
+            else None,
         )
     )
 

@@ -81,9 +81,14 @@ def prepare(config: dict, root: str | Path, label: str) -> Settings:
 
 
 def checked_effects_table(settings: Settings, label: str):
-    """:func:`effects_table`; an error about a config key that the data contradict (a column
-    the data lack) names the config file ``label``."""
+    """:func:`effects_table`, after checking the multiverse against the data; an error about a
+    config key that the data contradict (a column the data lack) names the config file
+    ``label``."""
     try:
+        if "multiverse" in settings.raw:
+            from ketameta.multiverse import check_data
+
+            check_data(settings.raw["multiverse"], load_data(settings), label)
         return effects_table(settings)
     except InputError as exc:
         if exc.key and not exc.file:
@@ -411,7 +416,12 @@ def step_report(
     paths = report_outputs(out, settings)
     effects = read_table(effects_path).fillna({"subgroup": "", "note": ""})
     pooled = read_table(pooled_path).fillna({"subgroup": "", "note": ""})
-    extra = {Path(path).stem: read_table(path) for path in (tables or [])}
+    from ketameta.multiverse import read_multiverse
+
+    extra = {
+        Path(path).stem: (read_multiverse if Path(path).stem == "multiverse" else read_table)(path)
+        for path in (tables or [])
+    }
     mcmc = extra.pop("mcmc", None)
     if mcmc is not None and len(mcmc):  # the report shows them beside the exact rows
         mcmc = mcmc.fillna({"subgroup": "", "note": ""})
@@ -445,6 +455,50 @@ def step_report(
     log.info("report: %s and %s", out, paths["html"][0])
 
 
+MULTIVERSE_TABLES = ("multiverse", "multiverse_choices")
+
+
+def multiverse_batches(settings: Settings) -> list[str]:
+    """Batch names of the configured multiverse (``[]`` without one); known from the config
+    alone, so the Snakefile plans the jobs without numerical imports."""
+    from ketameta.multiverse import batch_ids
+
+    return batch_ids(settings.raw.get("multiverse"))
+
+
+def step_multiverse_batch(settings: Settings, batch: str, out) -> None:
+    """One batch of specifications (``multiverse.batch_size`` of them) to ``out``."""
+    from ketameta.multiverse import write_batch
+
+    write_batch(settings, batch, out)
+    log.info("multiverse batch %s: %s", batch, out)
+
+
+def step_multiverse(settings: Settings, batches, table_out, choices_out, figure_dir) -> None:
+    """Concatenate the batches into ``multiverse.csv``; which choices move the estimate
+    (``multiverse_choices.csv``); the specification curve (``specification_curve.svg/.png``)."""
+    import pandas as pd
+
+    from ketameta.multiverse import choice_summary, read_multiverse
+    from ketameta.plots import specification_curve
+
+    table = pd.concat([read_multiverse(b) for b in batches], ignore_index=True)
+    expected = list(range(1, len(table) + 1))
+    if table["spec_id"].tolist() != expected:
+        raise RuntimeError("multiverse batches do not add up to the specifications in order")
+    write_csv(table_out, table)
+    table = read_multiverse(table_out)  # the figure shows what the CSV holds
+    write_csv(choices_out, choice_summary(table))
+    with _figure_outputs(figure_dir, "specification_curve") as outputs:
+        specification_curve(
+            table,
+            title=f"Multiverse: {settings.raw['report']['treatment_label']} vs control",
+            outputs=outputs,
+            dpi=settings.raw["plots"]["dpi"],
+        )
+    log.info("multiverse: %d specifications to %s", len(table), table_out)
+
+
 def _with_mcmc_rows(pooled, mcmc):
     """``pooled`` with the MCMC rows placed after each analysis's exact Bayesian row."""
     import pandas as pd
@@ -461,7 +515,7 @@ def rule_report(
     """The Snakemake ``report`` rule (kept out of the Snakefile so its run block stays short):
     the report, then the manifest over ``results`` (every output, the report's included)."""
     with logging_to(log_path):
-        tables = [*inputs.tables, inputs.mcmc]
+        tables = [*inputs.tables, inputs.mcmc, *inputs.get("multiverse", [])]
         step_report(settings, inputs.effects, inputs.pooled, outputs.md, tables, config_label)
         step_manifest(settings, inputs.config, results, outputs.manifest)
 
