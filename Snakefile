@@ -7,6 +7,7 @@ from pathlib import Path
 from ketameta.workflow import (
     DIAGNOSTIC_TABLES,
     MULTIVERSE_TABLES,
+    SAFETY_TABLES,
     figure_paths,
     multiverse_batches,
     recover_after_kill,
@@ -38,7 +39,7 @@ if workflow.is_main_process:
     for stale in recover_after_kill(workflow.workdir_init):
         print(f"ketameta: removed {stale} left by an interrupted run", file=sys.stderr)
 FIGURES = [str(p) for p in figure_paths(SETTINGS, "results/figures")]
-DIAGNOSTICS = list(DIAGNOSTIC_TABLES)
+DIAGNOSTICS = list(DIAGNOSTIC_TABLES) + (list(SAFETY_TABLES) if "safety" in SETTINGS.raw else [])
 REPORT_FILES = {k: [str(p) for p in v] for k, v in report_outputs("results/report.md", SETTINGS).items()}
 CLAIMS = [config["report"]["claims"]] if config.get("report", {}).get("claims") else []
 BATCHES = multiverse_batches(SETTINGS)
@@ -98,8 +99,10 @@ rule tables:
         diagnostics=[
             report(
                 f"results/tables/{name}.csv",
-                caption="report/diagnostics.rst",
-                category="Diagnostics",
+                caption="report/safety.rst"
+                if name in SAFETY_TABLES
+                else "report/diagnostics.rst",
+                category="Safety" if name in SAFETY_TABLES else "Diagnostics",
             )
             for name in DIAGNOSTICS
         ],
@@ -199,13 +202,16 @@ rule figures:
     input:
         effects="results/tables/effects.csv",
         pooled="results/tables/pooled.csv",
+        safety=expand("results/tables/{name}.csv", name=SAFETY_TABLES)
+        if "safety" in SETTINGS.raw
+        else [],
     output:
         [
             report(
                 p,
-                caption=f"report/{Path(p).name.split('_')[0]}.rst",
+                caption=f"report/{Path(p).stem.split('_')[0]}.rst",
                 category="Figures",
-                subcategory=Path(p).name.split("_")[0].capitalize() + " plots",
+                subcategory=Path(p).stem.split("_")[0].capitalize() + " plots",
             )
             for p in FIGURES
         ],

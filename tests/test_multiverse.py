@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import random
 import shutil
 import subprocess
@@ -322,7 +323,7 @@ def _dry_run(dest: Path, *args: str) -> subprocess.CompletedProcess:
         cwd=dest,
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, "PATH": f"{BIN}:{__import__('os').environ['PATH']}"},
+        env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"},
     )
 
 

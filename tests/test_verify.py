@@ -232,7 +232,12 @@ def test_verify_command_fails_when_a_committed_number_is_altered(tmp_path):
         timeout=900,
         # a bare PATH (only the venv and the system), the user's HOME: its compiler caches
         # (pytensor, matplotlib) are what a user's rerun has too
-        env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": os.environ.get("HOME", str(tmp_path))},
+        # and OpenBLAS's kernel choice (OPENBLAS_CORETYPE), which the numbers depend on
+        env={
+            "PATH": f"{BIN}:/usr/bin:/bin",
+            "HOME": os.environ.get("HOME", str(tmp_path)),
+            **{k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")},
+        },
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr

@@ -42,11 +42,11 @@ INFORMATIONAL = ("git", "python", "packages", "machine")
 
 
 def machine_fingerprint() -> dict[str, str]:
-    """The processor a run computed on: architecture, model name and a hash of its instruction
-    set flags (from /proc/cpuinfo where there is one). Floating-point results of optimisers and
-    MCMC trajectories depend on the vector instructions the libraries pick, so ``ketameta
-    verify`` compares MCMC draws and iterative fits exactly only between runs with equal
-    fingerprints. No host name or serial number."""
+    """The processor a run computed on: architecture, model name, a hash of its instruction
+    set flags (from /proc/cpuinfo where there is one) and the OpenBLAS kernel choice.
+    Floating-point results of optimisers and MCMC trajectories depend on the vector
+    instructions the libraries pick, so ``ketameta verify`` compares MCMC draws and iterative
+    fits exactly only between runs with equal fingerprints. No host name or serial number."""
     model, flags = "", ""
     try:
         text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
@@ -59,10 +59,15 @@ def machine_fingerprint() -> dict[str, str]:
             model = value.strip()
         elif key in ("flags", "Features") and not flags:
             flags = " ".join(sorted(value.split()))
+    import os
+
     return {
         "arch": platform.machine(),
         "cpu": model or platform.processor(),
         "cpu_flags_sha256": sha256_bytes(flags.encode()),
+        # OpenBLAS picks its kernels by CPU unless told (OPENBLAS_CORETYPE): the same processor
+        # then rounds differently, and iterative fits end 1e-7 apart
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
     }
 
 

@@ -386,9 +386,11 @@ def choice_summary(table):
             if levels.ngroups < 2:
                 continue
             medians = levels["estimate"].median()
-            spread = float(medians.max() - medians.min())
+            # rounded, so that ties (several axes that do not move the estimate) sort the same
+            # whatever the last bits of the floating-point noise
+            spread = round(float(medians.max() - medians.min()), 12)
             shares = levels["benefit"].apply(lambda b: float(b.astype(bool).mean()))
-            benefit_spread = float(shares.max() - shares.min())
+            benefit_spread = round(float(shares.max() - shares.min()), 12)
             for lv, grp in levels:
                 rows.append(
                     {

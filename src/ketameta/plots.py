@@ -631,7 +631,12 @@ def specification_curve(
     )
     data: dict = {"figure": "specification_curve", "measures": {}}
     for j, measure in enumerate(measures):
-        part = done[done["measure"] == measure].sort_values(["estimate", "spec_id"], kind="stable")
+        # estimates equal but for floating-point noise (DL and REML at tau2 = 0, ...) keep the
+        # order of their spec_id on every machine
+        part = done[done["measure"] == measure]
+        part = part.assign(_key=part["estimate"].round(10)).sort_values(
+            ["_key", "spec_id"], kind="stable"
+        )
         x = np.arange(len(part))
         top, bottom = grid[0, j], grid[1, j]
         est, lo, hi = (part[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
@@ -714,5 +719,94 @@ def specification_curve(
         right=0.98,
         top=1 - 0.9 / fig_h,
         bottom=0.35 / fig_h,
+    )
+    _save(plt, fig, outputs, dpi, data)
+
+
+def safety_plot(
+    safety: pd.DataFrame,
+    studies: pd.DataFrame,
+    *,
+    primary: str = "MH",
+    treatment_label: str = "treatment",
+    outputs: list[tuple[str, Path]],
+    dpi: int = 150,
+) -> None:
+    """Harms forest plot: one row per adverse-event outcome, its pooled risk ratio (log axis) and
+    risk difference with their CIs (the ``primary`` method: a diamond), each trial's estimate as
+    a small grey mark, and per row k, events/n in both arms and the NNH interval."""
+    from ketameta.safety import OUTCOME_LABELS
+
+    plt = _setup_matplotlib()
+    main = safety[safety["method"] == primary]
+    outcomes = list(dict.fromkeys(main["outcome"]))
+    if not outcomes:
+        empty_plot(title="Harms", message="No adverse-event data.", outputs=outputs, dpi=dpi)
+        return
+    n = len(outcomes)
+    fig_h = 1.3 + 0.42 * n
+    fig = plt.figure(figsize=(13.0, fig_h))
+    top, bottom = 1 - 0.75 / fig_h, 0.55 / fig_h
+    ax_text = fig.add_axes((0.01, bottom, 0.49, top - bottom))
+    ax_rr = fig.add_axes((0.52, bottom, 0.22, top - bottom))
+    ax_rd = fig.add_axes((0.77, bottom, 0.22, top - bottom))
+    ys = np.arange(n)[::-1]
+    data: dict = {"figure": "safety", "primary": primary, "rows": []}
+    heads = ["Harm", "k", treatment_label, "control", "NNH (95% CI)"]
+    xs = [0.0, 0.4, 0.46, 0.6, 0.74]
+    for x, h in zip(xs, heads, strict=True):
+        ax_text.text(x, n - 0.2, h, fontweight="bold", va="bottom", fontsize=8)
+    for y, outcome in zip(ys, outcomes, strict=True):
+        rows = main[main["outcome"] == outcome].set_index("measure")
+        rr, rd = rows.loc["RR"], rows.loc["RD"]
+        cells = [
+            OUTCOME_LABELS.get(outcome, outcome),
+            f"{int(rr['k'])}",
+            f"{int(rr['events_treat'])}/{int(rr['n_treat'])}",
+            f"{int(rr['events_ctrl'])}/{int(rr['n_ctrl'])}",
+            str(rd["nnh_ci"]).replace(" to infinity to ", " to ∞ to "),
+        ]
+        for x, c in zip(xs, cells, strict=True):
+            ax_text.text(x, y, c, va="center", fontsize=8)
+        per = studies[studies["outcome"] == outcome]
+        for ax, measure, r in ((ax_rr, "RR", rr), (ax_rd, "RD", rd)):
+            pts = per[(per["measure"] == measure) & np.isfinite(per["yi"])]
+            ax.scatter(pts["yi"], np.full(len(pts), y), s=8, color="#999999", zorder=2)
+            est, lo, hi = r["estimate"], r["ci_low"], r["ci_high"]
+            if np.isfinite(est):
+                ax.plot([lo, hi], [y, y], color=BLUE, linewidth=1.4, zorder=3)
+                ax.fill([lo, est, hi, est], [y, y + 0.22, y, y - 0.22], color=BLUE, zorder=4)
+        data["rows"].append(
+            {
+                "outcome": outcome,
+                "k": int(rr["k"]),
+                "rr": [rr["estimate"], rr["ci_low"], rr["ci_high"]],
+                "rd": [rd["estimate"], rd["ci_low"], rd["ci_high"]],
+            }
+        )
+    ax_text.set_xlim(0, 1)
+    ax_text.set_ylim(-0.6, n + 0.4)
+    ax_text.axis("off")
+    for ax, null, label in (
+        (ax_rr, 0.0, "Risk ratio (log scale)"),
+        (ax_rd, 0.0, "Risk difference"),
+    ):
+        ax.axvline(null, color="black", linewidth=0.8)
+        ax.set_ylim(-0.6, n + 0.4)
+        ax.set_yticks([])
+        ax.set_xlabel(label, fontsize=8)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+    lo, hi = ax_rr.get_xlim()
+    ticks = _nice_ticks("RR", lo, hi)
+    ax_rr.set_xticks([t for _, t in ticks], [lab for lab, _ in ticks])
+    ax_rr.set_title(f"more on control ← → more on {treatment_label}", fontsize=7, color=GREY)
+    ax_rd.set_title(f"more on control ← → more on {treatment_label}", fontsize=7, color=GREY)
+    method = "Mantel-Haenszel, no continuity correction" if primary == "MH" else "REML"
+    fig.suptitle(
+        f"Harms: {treatment_label} vs control ({method}; grey: single trials)",
+        fontsize=10,
+        fontweight="bold",
+        y=1 - 0.2 / fig_h,
     )
     _save(plt, fig, outputs, dpi, data)

@@ -24,8 +24,10 @@ def _num(x: float, digits: int = 2) -> str:
     return f"{x:.{digits}f}" if isinstance(x, int | float) and math.isfinite(x) else "NA"
 
 
-def _interval(lo: float, hi: float) -> str:
-    return f"[{_num(lo)}, {_num(hi)}]" if math.isfinite(lo) and math.isfinite(hi) else "NA"
+def _interval(lo: float, hi: float, digits: int = 2) -> str:
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return "NA"
+    return f"[{_num(lo, digits)}, {_num(hi, digits)}]"
 
 
 def _fmt_row(r: pd.Series) -> dict:
@@ -228,7 +230,7 @@ def _per1000(x: float) -> str:
 
 
 def _est(x: float, lo: float, hi: float, digits: int = 2) -> str:
-    return f"{_num(x, digits)} {_interval(lo, hi)}" if math.isfinite(x) else "NA"
+    return f"{_num(x, digits)} {_interval(lo, hi, digits)}" if math.isfinite(x) else "NA"
 
 
 def _sof_rows(sof: pd.DataFrame) -> list[dict]:
@@ -390,6 +392,39 @@ def _multiverse(table: pd.DataFrame, choices: pd.DataFrame, settings) -> dict | 
     }
 
 
+def _safety(safety: pd.DataFrame, settings) -> list[dict]:
+    """The report's harms table: per outcome the primary RR and RD, NNH and the REML RR."""
+    if safety is None or safety.empty:
+        return []
+    from ketameta.safety import OUTCOME_LABELS
+
+    primary = settings.raw["safety"]["primary"]
+    out = []
+    for outcome, part in safety.groupby("outcome", sort=False):
+        rows = {(r.method, r.measure): r for r in part.itertuples()}
+        rr, rd = rows[(primary, "RR")], rows[(primary, "RD")]
+        re = rows.get(("REML", "RR"))
+        out.append(
+            {
+                "label": OUTCOME_LABELS.get(outcome, outcome),
+                "outcome": outcome,
+                "k": int(rr.k),
+                "treat": f"{int(rr.events_treat)}/{int(rr.n_treat)} ({rr.risk_treat:.1%})",
+                "ctrl": f"{int(rr.events_ctrl)}/{int(rr.n_ctrl)} ({rr.risk_ctrl:.1%})",
+                "rr": _est(rr.estimate_bt, rr.ci_low_bt, rr.ci_high_bt),
+                "rd": _est(rd.estimate_bt, rd.ci_low_bt, rd.ci_high_bt, 3),
+                "nnh": rd.nnh_ci if isinstance(rd.nnh_ci, str) and rd.nnh_ci else "NA",
+                "re": (
+                    f"{_est(re.estimate_bt, re.ci_low_bt, re.ci_high_bt)}, I² {_num(re.i2, 0)}%"
+                    if re is not None and math.isfinite(re.estimate_bt)
+                    else "NA"
+                ),
+                "studies": str(rr.studies).replace(";", ", "),
+            }
+        )
+    return out
+
+
 def _mv_axes(mv: dict):
     from ketameta.multiverse import axes
 
@@ -530,6 +565,9 @@ def render_markdown(
                 "thresholds": bayes["thresholds"],
             },
             sof_opts=rep["summary"],
+            safety=_safety(whole("safety"), settings) if "safety" in settings.raw else None,
+            safety_cfg=settings.raw.get("safety"),
+            safety_filters=filter_text(settings.raw.get("safety", {}).get("filters", {})),
             multiverse=_multiverse(whole("multiverse"), whole("multiverse_choices"), settings)
             if "multiverse" in settings.raw
             else None,

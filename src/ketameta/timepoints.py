@@ -33,8 +33,9 @@ label          meaning                 hours
 The grammar: ``<number><unit>`` with unit ``min`` or ``h``, or ``<unit><number>`` with unit
 ``d`` (day), ``w`` (week) or ``m`` (month, 30 days); either number may be a range
 ``<a>to<b>`` (``d2to3``, ``w2to4``, ``24to48h``), which maps to its midpoint. Labels are matched
-after stripping surrounding blanks and lower-casing. Anything else (``maintenance``, ``end``,
-``""``) raises :class:`ValueError` naming the label: it has no position on the time axis.
+after stripping surrounding blanks and lower-casing. Anything else (``maintenance``,
+``treatment_phase``, ``end``, ``""``) raises :class:`ValueError` naming the label: it has no
+position on the time axis.
 """
 
 from __future__ import annotations

@@ -166,6 +166,54 @@ def step_tables(settings: Settings, effects_out, pooled_out, outdir) -> None:
     step_effects(settings, effects_out)
     step_pooled(settings, effects_out, pooled_out)
     step_diagnostics(settings, effects_out, outdir)
+    if "safety" in settings.raw:
+        step_safety(settings, outdir)
+
+
+SAFETY_TABLES = ("safety", "safety_studies")
+
+
+def step_safety(settings: Settings, outdir) -> None:
+    """``safety.csv`` (pooled harms: MH and REML, RR and RD, NNH) and ``safety_studies.csv``
+    (each trial's counts, RR and RD per harm outcome)."""
+    import pandas as pd
+
+    from ketameta.safety import per_study_effects, safety_counts, safety_table
+
+    cfg = settings.raw["safety"]
+    counts = safety_counts(load_data(settings), cfg, settings.effect_options)
+    table = safety_table(counts, cfg, settings.raw["frequentist"]["level"])
+    write_csv(Path(outdir) / "safety.csv", table)
+    studies = pd.concat(
+        [per_study_effects(counts, m).assign(measure=m) for m in ("RR", "RD")], ignore_index=True
+    )
+    write_csv(Path(outdir) / "safety_studies.csv", studies)
+    for r in table[table["method"] == cfg["primary"]].itertuples():
+        log.info(
+            "safety %s %s: k = %d, %.3g [%.3g, %.3g]",
+            r.outcome,
+            r.measure,
+            r.k,
+            r.estimate_bt,
+            r.ci_low_bt,
+            r.ci_high_bt,
+        )
+
+
+def step_safety_figure(settings: Settings, tables_dir, outdir) -> None:
+    from ketameta.plots import safety_plot
+
+    safety = read_table(Path(tables_dir) / "safety.csv").fillna({"note": "", "nnh_ci": ""})
+    studies = read_table(Path(tables_dir) / "safety_studies.csv")
+    with _figure_outputs(outdir, "safety") as outputs:
+        safety_plot(
+            safety,
+            studies,
+            primary=settings.raw["safety"]["primary"],
+            treatment_label=settings.raw["report"]["treatment_label"],
+            outputs=outputs,
+            dpi=settings.raw["plots"]["dpi"],
+        )
 
 
 def step_diagnostics(settings: Settings, effects_path: str | Path, outdir: str | Path) -> None:
@@ -219,14 +267,17 @@ NO_STUDIES = "No study in the data has this outcome at this timepoint (k = 0)."
 
 def figure_paths(settings: Settings, outdir: str | Path, kinds=None) -> list[Path]:
     """Every figure of the configured analyses (known from the config alone, before any data)."""
+    extra = []
     if kinds is None:
         kinds = FIGURE_KINDS + (("posterior",) if settings.raw["bayes"]["exact"] else ())
+        if "safety" in settings.raw:
+            extra = [Path(outdir) / f"safety.{ext}" for ext in ("svg", "png")]
     return [
         Path(outdir) / f"{kind}_{spec.name}.{ext}"
         for kind in kinds
         for spec in settings.analyses
         for ext in ("svg", "png")
-    ]
+    ] + extra
 
 
 def forest_paths(settings: Settings, outdir: str | Path) -> list[Path]:
@@ -247,11 +298,14 @@ def _figure_outputs(outdir, stem: str):
 
 
 def step_figures(settings: Settings, effects_path, pooled_path, outdir) -> None:
-    """Forest, funnel and posterior plots of every analysis (one job: matplotlib once)."""
+    """Forest, funnel and posterior plots of every analysis, and the harms figure (one job:
+    matplotlib once)."""
     step_forest(settings, effects_path, pooled_path, outdir)
     step_funnel(settings, effects_path, pooled_path, outdir)
     if settings.raw["bayes"]["exact"]:
         step_posterior(settings, effects_path, outdir)
+    if "safety" in settings.raw:
+        step_safety_figure(settings, Path(effects_path).parent, outdir)
 
 
 def step_posterior(settings: Settings, effects_path, outdir) -> None:
