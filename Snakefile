@@ -85,6 +85,7 @@ rule tables:
     input:
         studies=config["data"]["studies"],
         arms=config["data"]["arms"],
+        contrasts=config["data"].get("contrasts", []),
     output:
         effects=report(
             "results/tables/effects.csv",
@@ -127,6 +128,7 @@ rule mcmc:
     input:
         studies=config["data"]["studies"],
         arms=config["data"]["arms"],
+        contrasts=config["data"].get("contrasts", []),
     output:
         table=report(
             "results/tables/mcmc.csv",
@@ -152,6 +154,7 @@ rule multiverse_batch:
     input:
         studies=config["data"]["studies"],
         arms=config["data"]["arms"],
+        contrasts=config["data"].get("contrasts", []),
     output:
         temp("results/multiverse/batch_{batch}.csv"),
     wildcard_constraints:
@@ -239,6 +242,7 @@ rule report:
         multiverse_figures=MULTIVERSE["figures"],
         studies=config["data"]["studies"],
         arms=config["data"]["arms"],
+        contrasts=config["data"].get("contrasts", []),
         config=CONFIG_LABEL,
     output:
         md=report("results/report.md", caption="report/report.rst", category="Report"),

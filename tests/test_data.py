@@ -216,8 +216,8 @@ BAD_CONFIGS = {
         "c.yaml, key 'frequentist.methods[1]': 'XX' is not one of: DL, REML, PM, ML, HE, SJ, EB",
     ),
     "unknown_measure": (
-        DATA + "analyses: {r: {outcome: response, timepoint: 24h, measure: HR}}\n",
-        "c.yaml, key 'analyses.r.measure': 'HR' is not one of: OR, RR, RD, MD, SMD, PLO",
+        DATA + "analyses: {r: {outcome: response, timepoint: 24h, measure: IRR}}\n",
+        "c.yaml, key 'analyses.r.measure': 'IRR' is not one of: OR, RR, RD, MD, SMD, PLO, HR",
     ),
     "path_outside": (
         "data: {studies: ../../etc/studies.csv, arms: data/arms.csv}\n" + ANALYSIS,

@@ -194,6 +194,8 @@ def test_study_flow_counts_from_the_csv(rendered):
     flow = pd.read_csv(out / "tables/study_flow.csv")
     with open(REPO / "data/raw/arms.csv", newline="", encoding="utf-8") as fh:
         arms = list(csv.DictReader(fh))
+    with open(REPO / "data/raw/contrasts.csv", newline="", encoding="utf-8") as fh:
+        arms += list(csv.DictReader(fh))  # a trial counts with arm or contrast rows
     with open(REPO / "data/raw/studies.csv", newline="", encoding="utf-8") as fh:
         n_studies = sum(1 for _ in csv.DictReader(fh))
     for spec in settings.analyses:

@@ -162,6 +162,16 @@ class Settings:
     studies_path: Path
     arms_path: Path
     claims_path: Path | None = None
+    contrasts_path: Path | None = None
+
+    @property
+    def data_paths(self) -> dict[str, Path]:
+        """The data files by config name (``studies``, ``arms`` and, when configured,
+        ``contrasts``): what is pinned, hashed into the manifest and copied by verify."""
+        paths = {"studies": self.studies_path, "arms": self.arms_path}
+        if self.contrasts_path is not None:
+            paths["contrasts"] = self.contrasts_path
+        return paths
 
     @property
     def analyses(self):
@@ -224,7 +234,20 @@ def settings_from_dict(config: Any, root: str | Path = ".", label: str = "config
     root = Path(root)
     studies = check_data_path(cfg["data"]["studies"], root, label, "data.studies")
     arms = check_data_path(cfg["data"]["arms"], root, label, "data.arms")
-    check_pins(cfg, {"studies": studies, "arms": arms}, label)
+    contrasts = None
+    if cfg["data"].get("contrasts"):
+        contrasts = check_data_path(cfg["data"]["contrasts"], root, label, "data.contrasts")
+    paths = {"studies": studies, "arms": arms}
+    if contrasts is not None:
+        paths["contrasts"] = contrasts
+    for name in cfg["data"].get("sha256", {}):
+        if name not in paths:
+            raise InputError(
+                f"a pin for '{name}', but data.{name} is not set",
+                file=label,
+                key=f"data.sha256.{name}",
+            )
+    check_pins(cfg, paths, label)
     if "multiverse" in cfg:
         from ketameta.multiverse import check
 
@@ -239,7 +262,14 @@ def settings_from_dict(config: Any, root: str | Path = ".", label: str = "config
                 key="report.claims",
             )
         read_claims(claims, cfg, cfg["report"]["claims"])
-    return Settings(raw=cfg, root=root, studies_path=studies, arms_path=arms, claims_path=claims)
+    return Settings(
+        raw=cfg,
+        root=root,
+        studies_path=studies,
+        arms_path=arms,
+        claims_path=claims,
+        contrasts_path=contrasts,
+    )
 
 
 def read_claims(path: str | Path, cfg: dict, label: str | None = None) -> list[dict]:
@@ -280,7 +310,8 @@ def pin_config(path: str | Path, root: str | Path = ".") -> dict[str, str]:
     root = Path(root)
     pins = {
         name: sha256_file(check_data_path(cfg["data"][name], root, str(path), f"data.{name}"))
-        for name in ("studies", "arms")
+        for name in ("studies", "arms", "contrasts")
+        if cfg["data"].get(name)
     }
     block = "  sha256:\n" + "".join(f"    {n}: {h}\n" for n, h in pins.items())
     if re.search(r"(?m)^  sha256:\n", text):

@@ -51,6 +51,10 @@ ARM_COLUMNS = (
     "source",
     "derived",
 )
+CONTRAST_COLUMNS = ("study_id", "outcome", "timepoint", "measure", "source")
+# Measures a between-group estimate can be given in; ratio measures on their natural scale.
+CONTRAST_MEASURES = ("OR", "RR", "HR", "RD", "MD", "SMD")
+RATIO_CONTRASTS = ("OR", "RR", "HR")
 ID_COLUMNS = ("doi", "pmid", "registration")  # at least one filled per study
 LINE = "_line"  # 1-based line number of each row in its file, kept for error messages
 
@@ -63,6 +67,17 @@ class Dataset:
     arms: pd.DataFrame
     studies_path: str
     arms_path: str
+    # contrast-level rows (contrasts.csv, optional) with their yi/vi on the analysis scale
+    contrasts: pd.DataFrame | None = None
+    contrasts_path: str | None = None
+
+    def contrasts_with_studies(self) -> pd.DataFrame:
+        """Contrast rows joined with their study-level columns (empty without contrasts)."""
+        if self.contrasts is None:
+            return pd.DataFrame(columns=[*CONTRAST_COLUMNS, "yi", "vi"])
+        study_cols = [c for c in self.studies.columns if c != LINE]
+        own = [c for c in self.contrasts.columns if c not in study_cols or c == "study_id"]
+        return self.contrasts[own].merge(self.studies[study_cols], on="study_id", how="left")
 
     def arms_with_studies(self) -> pd.DataFrame:
         """Arms joined with their study-level columns (study columns win on a name clash)."""
@@ -384,14 +399,119 @@ def validate_arms(frame: pd.DataFrame, label: str, study_ids: set[str]) -> pd.Da
     return out
 
 
+def _normal_quantile(p: float) -> float:
+    from scipy.special import ndtri
+
+    return float(ndtri(p))
+
+
+def validate_contrasts(frame: pd.DataFrame, label: str, study_ids: set[str]) -> pd.DataFrame:
+    """Check ``contrasts.csv`` (between-group estimates, generic inverse variance: Cochrane
+    Handbook 6.3) and add ``yi``/``vi`` on the analysis scale (log for OR, RR, HR).
+
+    A row gives its estimate one of three ways: ``yi`` and ``vi`` (already on the analysis
+    scale); ``estimate`` with ``ci_low`` and ``ci_high`` (confidence ``level``, default 0.95):
+    ``se = (hi - lo) / (2 z)`` on the analysis scale (Handbook 6.3.1 and 6.3.2); or ``estimate``
+    with ``se`` (of the analysis-scale estimate, e.g. of the log OR). ``how`` records which.
+    """
+    chk = _Checker(frame, label)
+    chk.require_columns(CONTRAST_COLUMNS)
+    if frame.empty:
+        raise InputError("has a header but no contrast rows", file=label)
+    chk.pattern("study_id", SLUG, "a valid id (letters, digits, '_', '.', '-')")
+    for idx, sid in frame["study_id"].items():
+        if sid not in study_ids:
+            chk.fail(idx, "study_id", f"study '{sid}' is not in the studies file")
+    chk.pattern("outcome", SLUG, "a valid outcome name (letters, digits, '_', '.', '-')")
+    chk.pattern("timepoint", SLUG, "a valid timepoint label (letters, digits, '_', '.', '-')")
+    chk.choice("measure", CONTRAST_MEASURES)
+    chk.nonempty("source")
+    if "confidence" in frame.columns:
+        chk.choice("confidence", CONFIDENCE, allow_empty=True)
+    chk.unique(["study_id", "outcome", "timepoint", "measure"])
+    present = set(frame.columns)
+    for col in ("yi", "vi", "estimate", "ci_low", "ci_high", "se"):
+        if col not in present:
+            frame = frame.assign(**{col: ""})
+    if "level" not in present:
+        frame = frame.assign(level="")
+    chk = _Checker(frame, label)
+    num = {
+        c: chk.number(c, integer=False, allow_empty=True)
+        for c in ("yi", "vi", "estimate", "ci_low", "ci_high", "se", "level")
+    }
+    out = frame.copy()
+    rows: list[tuple[float, float, str]] = []  # yi, vi, how
+    for idx in frame.index:
+        v = {c: num[c][idx] for c in num}
+        given = {c for c, x in v.items() if not math.isnan(x)}
+        ratio = frame.at[idx, "measure"] in RATIO_CONTRASTS
+        if {"yi", "vi"} <= given:
+            if given & {"estimate", "ci_low", "ci_high", "se"}:
+                chk.fail(idx, "estimate", "give yi and vi, or an estimate with its CI or SE")
+            if v["vi"] <= 0:
+                chk.fail(idx, "vi", f"{v['vi']} is not a positive variance")
+            rows.append((v["yi"], v["vi"], "yi/vi"))
+            continue
+        if "yi" in given or "vi" in given:
+            chk.fail(idx, "vi" if "yi" in given else "yi", "yi and vi come together")
+        if "estimate" not in given:
+            chk.fail(idx, "estimate", "needs yi and vi, or estimate with ci_low/ci_high or se")
+        est = v["estimate"]
+        if ratio and est <= 0:
+            chk.fail(idx, "estimate", f"{est:g} is not a positive ratio (give ratios unlogged)")
+        y = math.log(est) if ratio else est
+        if {"ci_low", "ci_high"} <= given:
+            if "se" in given:
+                chk.fail(idx, "se", "give the CI or the SE, not both")
+            lo, hi = v["ci_low"], v["ci_high"]
+            if ratio and lo <= 0:
+                chk.fail(idx, "ci_low", f"{lo:g} is not a positive ratio")
+            if not lo <= est <= hi or lo == hi:
+                chk.fail(idx, "ci_low", f"the CI [{lo:g}, {hi:g}] does not contain {est:g}")
+            level = v["level"] if "level" in given else 0.95
+            if not 0.5 < level < 1:
+                chk.fail(idx, "level", f"{level:g} is not a confidence level between 0.5 and 1")
+            z = _normal_quantile((1 + level) / 2)
+            a, b = (math.log(lo), math.log(hi)) if ratio else (lo, hi)
+            rows.append((y, ((b - a) / (2 * z)) ** 2, "estimate/CI"))
+        elif "se" in given:
+            if v["se"] <= 0:
+                chk.fail(idx, "se", f"{v['se']} is not a positive standard error")
+            rows.append((y, v["se"] ** 2, "estimate/SE"))
+        else:
+            missing = "ci_high" if "ci_low" in given else "ci_low"
+            chk.fail(idx, missing, "needs both ci_low and ci_high (or se)")
+    out["yi"] = [r[0] for r in rows]
+    out["vi"] = [r[1] for r in rows]
+    out["how"] = [r[2] for r in rows]
+    return out
+
+
 def load_dataset(
-    studies_path: str | Path, arms_path: str | Path, labels: tuple[str, str] | None = None
+    studies_path: str | Path,
+    arms_path: str | Path,
+    labels: tuple[str, str] | None = None,
+    contrasts_path: str | Path | None = None,
+    contrasts_label: str | None = None,
 ) -> Dataset:
-    """Read and validate both files; raise :class:`InputError` on the first problem.
+    """Read and validate the files; raise :class:`InputError` on the first problem.
 
     ``labels`` are the names used in messages (default: the paths as given).
     """
     s_label, a_label = labels or (str(studies_path), str(arms_path))
     studies = validate_studies(read_csv_strict(studies_path, s_label), s_label)
-    arms = validate_arms(read_csv_strict(arms_path, a_label), a_label, set(studies["study_id"]))
-    return Dataset(studies=studies, arms=arms, studies_path=s_label, arms_path=a_label)
+    ids = set(studies["study_id"])
+    arms = validate_arms(read_csv_strict(arms_path, a_label), a_label, ids)
+    contrasts, c_label = None, None
+    if contrasts_path is not None:
+        c_label = contrasts_label or str(contrasts_path)
+        contrasts = validate_contrasts(read_csv_strict(contrasts_path, c_label), c_label, ids)
+    return Dataset(
+        studies=studies,
+        arms=arms,
+        studies_path=s_label,
+        arms_path=a_label,
+        contrasts=contrasts,
+        contrasts_path=c_label,
+    )

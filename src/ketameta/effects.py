@@ -32,8 +32,10 @@ from ketameta.spec import AnalysisSpec, EffectOptions, filter_mask  # noqa: F401
 BINARY_MEASURES = ("OR", "RR", "RD")
 CONTINUOUS_MEASURES = ("MD", "SMD")
 SINGLE_ARM_MEASURES = ("PLO",)
-MEASURES = BINARY_MEASURES + CONTINUOUS_MEASURES + SINGLE_ARM_MEASURES
-RATIO_MEASURES = ("OR", "RR")
+CONTRAST_ONLY_MEASURES = ("HR",)  # only from contrasts.csv: arm counts cannot give a hazard ratio
+MEASURES = BINARY_MEASURES + CONTINUOUS_MEASURES + SINGLE_ARM_MEASURES + CONTRAST_ONLY_MEASURES
+RATIO_MEASURES = ("OR", "RR", "HR")
+CONTRAST_NOTE = "contrast-level estimate"
 
 
 def _as_float(*arrays) -> list[np.ndarray]:
@@ -169,6 +171,7 @@ EFFECT_COLUMNS = [
     "included",
     "note",
     "arms",
+    "input",  # "arms" (computed from arms.csv) or "contrast" (given in contrasts.csv)
 ]
 
 
@@ -228,9 +231,79 @@ def select_rows(data: Dataset, spec: AnalysisSpec, options: EffectOptions) -> pd
 
 
 def compute_effects(data: Dataset, spec: AnalysisSpec, options: EffectOptions) -> pd.DataFrame:
-    """Study-level effects for one analysis: one row per comparison, with the counts behind it."""
+    """Study-level effects for one analysis: one row per comparison, with the counts behind it,
+    computed from the arms (``input = "arms"``), then the contrast-level rows of the same
+    outcome, timepoint and measure (``input = "contrast"``; generic inverse variance, Cochrane
+    Handbook 6.3), so both kinds pool together. A study given both ways is an error (it would
+    count twice)."""
     if spec.measure not in MEASURES:
         raise InputError(f"analysis '{spec.name}': unknown measure '{spec.measure}'")
+    arm_based = (
+        _arm_effects(data, spec, options)
+        if spec.measure not in CONTRAST_ONLY_MEASURES
+        else pd.DataFrame(columns=EFFECT_COLUMNS)
+    ).assign(input="arms")
+    contrast = contrast_effects(data, spec, options)
+    if contrast.empty:
+        return arm_based[EFFECT_COLUMNS] if len(arm_based) else pd.DataFrame(columns=EFFECT_COLUMNS)
+    both = sorted(set(arm_based["study_id"]) & set(contrast["study_id"]))
+    if both:
+        raise InputError(
+            f"study '{both[0]}' has arm-level rows in {data.arms_path} and a contrast-level row "
+            f"for {spec.outcome} at {spec.timepoint} ({spec.measure}); keep one of them",
+            file=data.contrasts_path,
+        )
+    parts = [p for p in (arm_based, contrast) if len(p)]
+    return pd.concat(parts, ignore_index=True)[EFFECT_COLUMNS]
+
+
+def contrast_effects(data: Dataset, spec: AnalysisSpec, options: EffectOptions) -> pd.DataFrame:
+    """The analysis's rows of ``contrasts.csv`` as effect rows (their yi/vi as given)."""
+    if data.contrasts is None or spec.measure in SINGLE_ARM_MEASURES:
+        return pd.DataFrame(columns=EFFECT_COLUMNS)
+    rows = data.contrasts_with_studies()
+    rows = rows[
+        (rows["outcome"] == spec.outcome)
+        & (rows["timepoint"] == spec.timepoint)
+        & (rows["measure"] == spec.measure)
+    ]
+    if options.exclude_low_confidence and "confidence" in rows.columns:
+        rows = rows[rows["confidence"] != "low"]
+    for column, allowed in spec.filters.items():
+        if column not in rows.columns:
+            raise InputError(
+                f"analysis '{spec.name}' filters on column '{column}', which the data do not have",
+                file=data.studies_path,
+            )
+        rows = rows[np.asarray(filter_mask(rows[column], allowed), dtype=bool)]
+    records = []
+    for r in rows.sort_values("study_id").itertuples(index=False):
+        r = r._asdict()
+        n_t = float(r["n_treat"]) if r.get("n_treat") not in (None, "") else np.nan
+        n_c = float(r["n_ctrl"]) if r.get("n_ctrl") not in (None, "") else np.nan
+        records.append(
+            {
+                "analysis": spec.name,
+                "measure": spec.measure,
+                "study_id": r["study_id"],
+                "comparison": r["study_id"],
+                "label": f"{r['author']} {r['year']}",
+                "subgroup": str(r[spec.subgroup]) if spec.subgroup else "",
+                "n_treat": n_t,
+                "n_ctrl": n_c,
+                "yi": r["yi"],
+                "vi": r["vi"],
+                "included": bool(np.isfinite(r["yi"]) and np.isfinite(r["vi"]) and r["vi"] > 0),
+                "note": f"{CONTRAST_NOTE} ({r['how']})",
+                "arms": "",
+                "input": "contrast",
+            }
+        )
+    return pd.DataFrame.from_records(records, columns=EFFECT_COLUMNS)
+
+
+def _arm_effects(data: Dataset, spec: AnalysisSpec, options: EffectOptions) -> pd.DataFrame:
+    """Effects computed from the arms of ``arms.csv`` (``escalc``)."""
     rows = select_rows(data, spec, options)
     binary_outcome = rows["events"].notna().all() if len(rows) else True
     if spec.measure in BINARY_MEASURES + SINGLE_ARM_MEASURES and not binary_outcome:
@@ -301,7 +374,8 @@ def compute_effects(data: Dataset, spec: AnalysisSpec, options: EffectOptions) -
                 }
             )
     frame = pd.DataFrame.from_records(
-        records, columns=[c for c in EFFECT_COLUMNS if c not in ("yi", "vi", "included", "note")]
+        records,
+        columns=[c for c in EFFECT_COLUMNS if c not in ("yi", "vi", "included", "note", "input")],
     )
     if frame.empty:
         return pd.DataFrame(columns=EFFECT_COLUMNS)
@@ -359,4 +433,5 @@ def compute_effects(data: Dataset, spec: AnalysisSpec, options: EffectOptions) -
     frame["vi"] = vi
     frame["included"] = np.isfinite(frame["yi"]) & np.isfinite(frame["vi"]) & (frame["vi"] > 0)
     frame["note"] = note
+    frame["input"] = "arms"
     return frame[EFFECT_COLUMNS]

@@ -141,7 +141,7 @@ def build_manifest(
     root = Path(root if root is not None else settings.root)
     inputs = {
         name: {"path": _rel(path, root), "sha256": sha256_file(path)}
-        for name, path in (("studies", settings.studies_path), ("arms", settings.arms_path))
+        for name, path in settings.data_paths.items()
     }
     config = {"sha256_canonical": canonical_config_sha256(settings.raw)}
     if config_path is not None and Path(config_path).is_file():

@@ -24,7 +24,9 @@ MEASURE_NAMES = {
     "MD": "Mean difference",
     "SMD": "Standardised mean difference (Hedges' g)",
     "PLO": "Response proportion",
+    "HR": "Hazard ratio",
 }
+CONTRAST_MARK = "†"  # a study given as a between-group estimate (contrasts.csv), not arm counts
 
 
 def _setup_matplotlib():
@@ -171,7 +173,9 @@ def forest_figure(
         elif kind == "study":
             r = item
             t_txt, c_txt = _counts(r, measure)
-            ax.text(x_label, i, r["label"], transform=tr, ha="left", va="center")
+            contrast = str(r.get("input", "arms")) == "contrast"
+            label = f"{r['label']} {CONTRAST_MARK}" if contrast else str(r["label"])
+            ax.text(x_label, i, label, transform=tr, ha="left", va="center")
             ax.text(x_treat, i, t_txt, transform=tr, ha="center", va="center")
             if not single:
                 ax.text(x_ctrl, i, c_txt, transform=tr, ha="center", va="center")
@@ -187,6 +191,7 @@ def forest_figure(
                     {
                         "row": "study",
                         "label": str(r["label"]),
+                        **({"input": "contrast"} if contrast else {}),
                         "estimate": y,
                         "ci_low": lo,
                         "ci_high": hi,
@@ -307,6 +312,17 @@ def forest_figure(
     fig.text(
         x_label, 1 - 0.3 / height, title, ha="left", va="center", fontsize=11, fontweight="bold"
     )
+    if "input" in eff.columns and (eff["input"].astype(str) == "contrast").any():
+        fig.text(
+            x_label,
+            0.12 / height,
+            f"{CONTRAST_MARK} between-group estimate as reported (contrasts.csv; generic inverse "
+            "variance, Cochrane Handbook 6.3), no arm counts",
+            ha="left",
+            va="center",
+            fontsize=8,
+            color=GREY,
+        )
     return fig, drawn
 
 

@@ -603,7 +603,7 @@ def reproducibility(settings, config_label: str, command: str) -> dict:
             date = "not recorded"
     data = [
         {"path": str(p.resolve().relative_to(root)), "sha": sha256_file(p)}
-        for p in (settings.studies_path, settings.arms_path)
+        for p in settings.data_paths.values()
     ]
     versions = package_versions()
     return {

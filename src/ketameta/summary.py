@@ -404,15 +404,30 @@ def _ids(frame: pd.DataFrame) -> list[str]:
 def study_flow(settings, data, effects: pd.DataFrame) -> pd.DataFrame:
     """PRISMA-style counts per analysis, from the data: trials in the data set, with the outcome,
     at the timepoint, eligible (confidence and filters), included, and each exclusion reason."""
-    from ketameta.effects import select_rows
+    from ketameta.effects import contrast_effects, select_rows
 
-    arms = data.arms
+    # a trial counts with its arm rows or its contrast rows (contrasts.csv)
+    arms = pd.concat(
+        [data.arms[["study_id", "outcome", "timepoint"]]]
+        + (
+            [data.contrasts[["study_id", "outcome", "timepoint"]]]
+            if data.contrasts is not None
+            else []
+        ),
+        ignore_index=True,
+    )
     all_ids = sorted(data.studies["study_id"].astype(str))
     rows = []
     for spec in settings.analyses:
         with_outcome = arms[arms["outcome"] == spec.outcome]
         at_time = with_outcome[with_outcome["timepoint"] == spec.timepoint]
-        eligible = select_rows(data, spec, settings.effect_options)
+        eligible = pd.concat(
+            [
+                select_rows(data, spec, settings.effect_options)[["study_id"]],
+                contrast_effects(data, spec, settings.effect_options)[["study_id"]],
+            ],
+            ignore_index=True,
+        )
         eff = effects[effects["analysis"] == spec.name]
         included = eff[eff["included"].astype(bool)]
         steps = [
@@ -483,7 +498,11 @@ def included_studies(data, effects: pd.DataFrame) -> pd.DataFrame:
         a = arms[arms["study_id"] == sid]
         treat = a[a["role"] == "treatment"]
         sizes = a.groupby(["outcome", "timepoint"])["n"].sum()
-        sources = sorted({str(x) for x in a["source"].dropna() if str(x)})
+        sources = {str(x) for x in a["source"].dropna() if str(x)}
+        if data.contrasts is not None:  # a trial given as between-group estimates
+            c = data.contrasts[data.contrasts["study_id"] == sid]
+            sources |= {str(x) for x in c["source"] if str(x)}
+        sources = sorted(sources)
         ident, url = _identifier(s)
 
         def text(col, s=s):

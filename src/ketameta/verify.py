@@ -378,7 +378,7 @@ def copy_workflow(root: Path, dest: Path, settings, config_path: Path) -> Path:
     (dest / cfg_rel).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(config_path, dest / cfg_rel)
     extra = [settings.claims_path] if settings.claims_path else []
-    for path in (settings.studies_path, settings.arms_path, *extra):
+    for path in (*settings.data_paths.values(), *extra):
         rel = Path(path).resolve().relative_to(root.resolve())
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, dest / rel)

@@ -48,6 +48,7 @@ def load_data(settings: Settings):
     from ketameta.data import load_dataset
 
     root = settings.root.resolve()
+    contrasts = settings.contrasts_path
     return load_dataset(
         settings.studies_path,
         settings.arms_path,
@@ -55,6 +56,8 @@ def load_data(settings: Settings):
             str(settings.studies_path.relative_to(root)),
             str(settings.arms_path.relative_to(root)),
         ),
+        contrasts_path=contrasts,
+        contrasts_label=str(contrasts.relative_to(root)) if contrasts is not None else None,
     )
 
 
@@ -134,7 +137,7 @@ def _validation_fingerprint(settings: Settings) -> str:
     import json
 
     h = hashlib.sha256(json.dumps(settings.raw, sort_keys=True, default=str).encode())
-    for path in (settings.studies_path, settings.arms_path, settings.claims_path):
+    for path in (*settings.data_paths.values(), settings.claims_path):
         if path is not None and Path(path).is_file():
             h.update(Path(path).read_bytes())
     for path in sorted(Path(__file__).parent.rglob("*")):
