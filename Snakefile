@@ -8,6 +8,7 @@ from ketameta.workflow import (
     DIAGNOSTIC_TABLES,
     MULTIVERSE_TABLES,
     SAFETY_TABLES,
+    TIMECOURSE_TABLES,
     figure_paths,
     multiverse_batches,
     recover_after_kill,
@@ -39,7 +40,10 @@ if workflow.is_main_process:
     for stale in recover_after_kill(workflow.workdir_init):
         print(f"ketameta: removed {stale} left by an interrupted run", file=sys.stderr)
 FIGURES = [str(p) for p in figure_paths(SETTINGS, "results/figures")]
-DIAGNOSTICS = list(DIAGNOSTIC_TABLES) + (list(SAFETY_TABLES) if "safety" in SETTINGS.raw else [])
+EXTRA_TABLES = (list(SAFETY_TABLES) if "safety" in SETTINGS.raw else []) + (
+    list(TIMECOURSE_TABLES) if "timecourse" in SETTINGS.raw else []
+)
+DIAGNOSTICS = list(DIAGNOSTIC_TABLES) + EXTRA_TABLES
 REPORT_FILES = {k: [str(p) for p in v] for k, v in report_outputs("results/report.md", SETTINGS).items()}
 CLAIMS = [config["report"]["claims"]] if config.get("report", {}).get("claims") else []
 BATCHES = multiverse_batches(SETTINGS)
@@ -100,10 +104,12 @@ rule tables:
         diagnostics=[
             report(
                 f"results/tables/{name}.csv",
-                caption="report/safety.rst"
-                if name in SAFETY_TABLES
+                caption=f"report/{name.split('_')[0]}.rst"
+                if name in EXTRA_TABLES
                 else "report/diagnostics.rst",
-                category="Safety" if name in SAFETY_TABLES else "Diagnostics",
+                category=name.split("_")[0].capitalize()
+                if name in EXTRA_TABLES
+                else "Diagnostics",
             )
             for name in DIAGNOSTICS
         ],
@@ -205,9 +211,7 @@ rule figures:
     input:
         effects="results/tables/effects.csv",
         pooled="results/tables/pooled.csv",
-        safety=expand("results/tables/{name}.csv", name=SAFETY_TABLES)
-        if "safety" in SETTINGS.raw
-        else [],
+        extra=expand("results/tables/{name}.csv", name=EXTRA_TABLES),
     output:
         [
             report(

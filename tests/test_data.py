@@ -205,7 +205,7 @@ BAD_CONFIGS = {
     "unknown_top_key": (
         DATA + ANALYSIS + "bayesian: {}\n",
         "c.yaml, key 'bayesian': unknown key; allowed keys: analyses, bayes, data, effects, "
-        "frequentist, multiverse, plots, report, safety",
+        "frequentist, multiverse, plots, report, safety, timecourse",
     ),
     "tau_prior_without_its_parameter": (
         DATA + ANALYSIS + "bayes: {tau_prior: {kind: uniform, scale: 1}}\n",

@@ -489,3 +489,12 @@ def test_labels_in_arms_csv_parse():
         except ValueError:
             unparsed.add(label)
     assert unparsed <= {"maintenance", "treatment_phase"}  # phases, not times
+
+
+def test_robust_needs_more_clusters_than_coefficients():
+    """metafor's robust.rma.mv refuses J <= p; so do we (one coefficient per study here)."""
+    y = np.array([0.1, 0.4, 0.2, 0.5])
+    X = np.eye(4)[:, :3] + np.array([[0, 0, 0], [0, 0, 0], [0, 0, 0], [1, 0, 0]])
+    fit = rma_mv(y, np.full(4, 0.05), X)
+    with pytest.raises(ValueError, match=r"clusters \(3\) must be larger"):
+        robust_cr2(fit, ["a", "b", "c", "c"])

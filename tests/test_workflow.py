@@ -196,7 +196,8 @@ def test_analysis_without_studies_gets_tables_figures_and_report(tmp_path):
     from ketameta.workflow import figure_paths, step_figures, step_report, step_tables
 
     raw = load_settings(REPO / "config/config.yaml", root=REPO).raw
-    raw = {k: v for k, v in raw.items() if k not in ("safety", "multiverse")}  # other tests
+    # harms, time course and multiverse have tests of their own
+    raw = {k: v for k, v in raw.items() if k not in ("safety", "multiverse", "timecourse")}
     analyses = {"none": {"outcome": "response", "timepoint": "y9", "measure": "OR"}}
     report = {k: v for k, v in raw["report"].items() if k != "claims"}
     settings = settings_from_dict({**raw, "analyses": analyses, "report": report}, REPO)
@@ -391,7 +392,7 @@ def test_unknown_config_key_stops_workflow(tmp_path):
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines()[-1] == (
         f"ketameta: error: {cfg}, key 'sed': unknown key; allowed keys: analyses, bayes, data, "
-        "effects, frequentist, multiverse, plots, report, safety"
+        "effects, frequentist, multiverse, plots, report, safety, timecourse"
     )
     assert not (tmp_path / "results").exists()
 

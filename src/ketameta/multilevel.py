@@ -1024,6 +1024,10 @@ def robust_cr2(result: MVResult, cluster, level: float | None = None) -> RobustR
     J = len(levels)
     if J < 2:
         raise ValueError("cluster-robust variance estimation needs at least 2 clusters")
+    if J <= p:  # as metafor's robust.rma.mv: the sandwich would be rank deficient
+        raise ValueError(
+            f"number of clusters ({J}) must be larger than the number of fixed effects ({p})"
+        )
     M = result.M
     cross = codes[:, None] != codes[None, :]
     if np.any(M[cross] != 0):

@@ -826,3 +826,93 @@ def safety_plot(
         y=1 - 0.2 / fig_h,
     )
     _save(plt, fig, outputs, dpi, data)
+
+
+def timecourse_plot(
+    table: pd.DataFrame,
+    *,
+    outcome: str,
+    phi: float,
+    treatment_label: str = "treatment",
+    outputs: list[tuple[str, Path]],
+    dpi: int = 150,
+) -> None:
+    """Time course of one outcome on a log-time axis: above, the odds ratio at each timepoint
+    pooled by REML where k >= 2 (filled, with k and n) and the multilevel model's estimate at
+    every timepoint (open: one coefficient per timepoint, trials correlated over time); below,
+    the pooled proportion responding in the treatment and the control arms (k >= 2)."""
+    plt = _setup_matplotlib()
+    part = table[table["outcome"] == outcome]
+    if part.empty:
+        empty_plot(
+            title=f"Time course: {outcome}", message="No timepoint data.", outputs=outputs, dpi=dpi
+        )
+        return
+    reml = part[(part["model"] == "REML") & (part["measure"] == "OR")]
+    multi = part[(part["model"] == "multilevel") & (part["phi"] == phi)]
+    fig, (ax, ax2) = plt.subplots(
+        2, 1, figsize=(8.0, 6.4), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
+    data: dict = {"figure": "timecourse", "outcome": outcome, "reml": [], "multilevel": []}
+    for r in multi.itertuples():
+        x = r.hours * 1.08  # beside the REML point of the same timepoint
+        ax.plot([x, x], [r.ci_low, r.ci_high], color=GREY, lw=1)
+        ax.plot([x], [r.estimate], marker="o", mfc="white", mec=GREY, ms=6, ls="none")
+        data["multilevel"].append([r.timepoint, r.estimate, r.ci_low, r.ci_high])
+    for r in reml.itertuples():
+        ax.plot([r.hours, r.hours], [r.ci_low, r.ci_high], color=BLUE, lw=1.6)
+        ax.plot([r.hours], [r.estimate], marker="s", color=BLUE, ms=7, ls="none")
+        ax.annotate(
+            f"k = {r.k}\nn = {r.n:.0f}",
+            (r.hours, r.ci_high),
+            textcoords="offset points",
+            xytext=(0, 4),
+            ha="center",
+            va="bottom",
+            fontsize=7,
+        )
+        data["reml"].append([r.timepoint, r.estimate, r.ci_low, r.ci_high, int(r.k)])
+    ax.axhline(0.0, color="black", lw=0.8)
+    lo = min(part.loc[part["measure"] == "OR", "ci_low"].min(), 0.0)
+    hi = max(part.loc[part["measure"] == "OR", "ci_high"].max(), 0.0)
+    pad = 0.12 * (hi - lo or 1.0)
+    ax.set_ylim(lo - pad, hi + 2 * pad)
+    ticks = _nice_ticks("OR", lo - pad, hi + 2 * pad)
+    ax.set_yticks([t for _, t in ticks], [lab for lab, _ in ticks])
+    ax.set_ylabel("Odds ratio (log scale)")
+    ax.set_title(
+        f"Time course: {outcome}, {treatment_label} vs control\n"
+        f"filled: REML per timepoint (k >= 2); open: multilevel model over all timepoints "
+        f"(phi = {phi:g} per day)",
+        fontsize=9,
+    )
+    for arm, colour in (("treatment", BLUE), ("control", ORANGE)):
+        p = part[(part["measure"] == "PLO") & (part["arm"] == arm)].sort_values("hours")
+        if p.empty:
+            continue
+        label = treatment_label if arm == "treatment" else "control"
+        ax2.errorbar(
+            p["hours"],
+            p["estimate_bt"],
+            yerr=[p["estimate_bt"] - p["ci_low_bt"], p["ci_high_bt"] - p["estimate_bt"]],
+            marker="o",
+            color=colour,
+            capsize=3,
+            label=f"{label} arms",
+        )
+        data[f"plo_{arm}"] = p[["timepoint", "estimate_bt"]].values.tolist()
+    ax2.set_ylim(0, 1)
+    ax2.set_ylabel(f"Proportion ({outcome})")
+    ax2.legend(frameon=False, fontsize=8, loc="upper right")
+    ax2.set_xscale("log")
+    hours_ticks = [(1, "1 h"), (4, "4 h"), (24, "1 d"), (72, "3 d"), (168, "1 w")]
+    hours_ticks += [(672, "4 w"), (1344, "8 w")]
+    ax2.set_xticks([h for h, _ in hours_ticks], [lab for _, lab in hours_ticks])
+    ax2.set_xlabel("Time since the (first) dose, log scale")
+    hs = part["hours"]
+    ax2.set_xlim(hs.min() / 1.8, hs.max() * 1.8)
+    for a in (ax, ax2):
+        for side in ("top", "right"):
+            a.spines[side].set_visible(False)
+    fig.tight_layout()
+    _save(plt, fig, outputs, dpi, data)

@@ -392,6 +392,69 @@ def _multiverse(table: pd.DataFrame, choices: pd.DataFrame, settings) -> dict | 
     }
 
 
+def _timecourse(table: pd.DataFrame, trend: pd.DataFrame, settings) -> list[dict]:
+    """The report's time course: per outcome, each timepoint's REML OR, the arms' pooled
+    proportions and the multilevel model's OR (primary phi), then the log-time trend."""
+    if table is None or table.empty:
+        return []
+    cfg = settings.raw["timecourse"]
+    out = []
+    for outcome in cfg["outcomes"]:
+        part = table[table["outcome"] == outcome]
+        if part.empty:
+            continue
+        multi = part[(part["model"] == "multilevel") & (part["phi"] == cfg["phi"])]
+        rows = []
+        for tp, grp in multi.groupby("timepoint", sort=False):
+            m = grp.iloc[0]
+            reml = part[(part["model"] == "REML") & (part["timepoint"] == tp)]
+            odds = reml[reml["measure"] == "OR"]
+            arms = {
+                r.arm: f"{r.estimate_bt:.0%} [{r.ci_low_bt:.0%}, {r.ci_high_bt:.0%}]"
+                for r in reml[reml["measure"] == "PLO"].itertuples()
+            }
+            o = odds.iloc[0] if len(odds) else None
+            rows.append(
+                {
+                    "timepoint": tp,
+                    "k": int(m["k"]),
+                    "n": f"{m['n']:.0f}",
+                    "reml": _est(o["estimate_bt"], o["ci_low_bt"], o["ci_high_bt"])
+                    if o is not None
+                    else "(one trial)",
+                    "pi": _interval(o["pi_low_bt"], o["pi_high_bt"]) if o is not None else "",
+                    "treat": arms.get("treatment", ""),
+                    "ctrl": arms.get("control", ""),
+                    "multi": _est(m["estimate_bt"], m["ci_low_bt"], m["ci_high_bt"]),
+                }
+            )
+        sens = []
+        for phi in cfg["phi_sensitivity"]:
+            multi_phi = part[(part["model"] == "multilevel") & (part["phi"] == phi)]
+            at24 = multi_phi[multi_phi["timepoint"] == "24h"]
+            if len(at24):
+                r = at24.iloc[0]
+                sens.append(f"phi {phi:g}: {_est(r.estimate_bt, r.ci_low_bt, r.ci_high_bt)}")
+        tr = (
+            trend[(trend["outcome"] == outcome) & (trend["phi"] == cfg["phi"])]
+            if trend is not None and len(trend)
+            else pd.DataFrame()
+        )
+        trend_rows = []
+        for r in tr.itertuples():
+            bt = r.term == "intercept"
+            f = math.exp if bt else (lambda x: x)
+            trend_rows.append(
+                {
+                    "term": "OR at 24 h" if bt else "change in log OR per log-unit of time",
+                    "est": _est(f(r.estimate), f(r.ci_low), f(r.ci_high)),
+                    "cr2": f"{_interval(f(r.ci_low_cr2), f(r.ci_high_cr2))} (df {r.df_cr2:.1f})",
+                }
+            )
+        out.append({"outcome": outcome, "rows": rows, "sens": sens, "trend": trend_rows})
+    return out
+
+
 def _safety(safety: pd.DataFrame, settings) -> list[dict]:
     """The report's harms table: per outcome the primary RR and RD, NNH and the REML RR."""
     if safety is None or safety.empty:
@@ -566,6 +629,10 @@ def render_markdown(
             },
             sof_opts=rep["summary"],
             safety=_safety(whole("safety"), settings) if "safety" in settings.raw else None,
+            timecourse=_timecourse(whole("timecourse"), whole("timecourse_trend"), settings)
+            if "timecourse" in settings.raw
+            else None,
+            timecourse_cfg=settings.raw.get("timecourse"),
             safety_cfg=settings.raw.get("safety"),
             safety_filters=filter_text(settings.raw.get("safety", {}).get("filters", {})),
             multiverse=_multiverse(whole("multiverse"), whole("multiverse_choices"), settings)

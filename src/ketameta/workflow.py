@@ -92,6 +92,17 @@ def checked_effects_table(settings: Settings, label: str):
             from ketameta.multiverse import check_data
 
             check_data(settings.raw["multiverse"], load_data(settings), label)
+        if "timecourse" in settings.raw:
+            arms = load_data(settings).arms
+            for i, outcome in enumerate(settings.raw["timecourse"]["outcomes"]):
+                rows = arms[arms["outcome"] == outcome]
+                if len(rows) and not rows["events"].notna().all():
+                    raise InputError(
+                        f"outcome '{outcome}' is continuous; the time course follows binary "
+                        "outcomes (odds ratios and proportions)",
+                        file=label,
+                        key=f"timecourse.outcomes[{i}]",
+                    )
         return effects_table(settings)
     except InputError as exc:
         if exc.key and not exc.file:
@@ -171,9 +182,44 @@ def step_tables(settings: Settings, effects_out, pooled_out, outdir) -> None:
     step_diagnostics(settings, effects_out, outdir)
     if "safety" in settings.raw:
         step_safety(settings, outdir)
+    if "timecourse" in settings.raw:
+        step_timecourse(settings, outdir)
 
 
 SAFETY_TABLES = ("safety", "safety_studies")
+TIMECOURSE_TABLES = ("timecourse", "timecourse_trend")
+
+
+def step_timecourse(settings: Settings, outdir) -> None:
+    """``timecourse.csv`` and ``timecourse_trend.csv`` (see :mod:`ketameta.timecourse`)."""
+    from ketameta.timecourse import timecourse_tables
+
+    table, trend = timecourse_tables(
+        load_data(settings),
+        settings.raw["timecourse"],
+        settings.effect_options,
+        settings.raw["frequentist"]["level"],
+    )
+    write_csv(Path(outdir) / "timecourse.csv", table)
+    write_csv(Path(outdir) / "timecourse_trend.csv", trend)
+    log.info("time course: %d rows, trend: %d rows", len(table), len(trend))
+
+
+def step_timecourse_figures(settings: Settings, tables_dir, outdir) -> None:
+    from ketameta.plots import timecourse_plot
+
+    table = read_table(Path(tables_dir) / "timecourse.csv").fillna({"arm": "", "note": ""})
+    cfg = settings.raw["timecourse"]
+    for outcome in cfg["outcomes"]:
+        with _figure_outputs(outdir, f"timecourse_{outcome}") as outputs:
+            timecourse_plot(
+                table,
+                outcome=outcome,
+                phi=cfg["phi"],
+                treatment_label=settings.raw["report"]["treatment_label"],
+                outputs=outputs,
+                dpi=settings.raw["plots"]["dpi"],
+            )
 
 
 def step_safety(settings: Settings, outdir) -> None:
@@ -275,6 +321,8 @@ def figure_paths(settings: Settings, outdir: str | Path, kinds=None) -> list[Pat
         kinds = FIGURE_KINDS + (("posterior",) if settings.raw["bayes"]["exact"] else ())
         if "safety" in settings.raw:
             extra = [Path(outdir) / f"safety.{ext}" for ext in ("svg", "png")]
+        for outcome in settings.raw.get("timecourse", {}).get("outcomes", []):
+            extra += [Path(outdir) / f"timecourse_{outcome}.{ext}" for ext in ("svg", "png")]
     return [
         Path(outdir) / f"{kind}_{spec.name}.{ext}"
         for kind in kinds
@@ -309,6 +357,8 @@ def step_figures(settings: Settings, effects_path, pooled_path, outdir) -> None:
         step_posterior(settings, effects_path, outdir)
     if "safety" in settings.raw:
         step_safety_figure(settings, Path(effects_path).parent, outdir)
+    if "timecourse" in settings.raw:
+        step_timecourse_figures(settings, Path(effects_path).parent, outdir)
 
 
 def step_posterior(settings: Settings, effects_path, outdir) -> None:
