@@ -104,10 +104,11 @@ def _md_table(md: str, heading: str) -> list[list[str]]:
 def test_summary_table_prints_the_csv(rendered):
     """Every number of the summary-of-findings table is the CSV's, formatted (no recomputation
     in the template), and the CSV's OR is the primary model's row of pooled.csv."""
-    _, out = rendered
+    settings, out = rendered
     sof = pd.read_csv(out / "tables/summary_of_findings.csv")
     rows = _md_table((out / "report.md").read_text(), "Summary of findings")
-    assert len(rows) == len(sof) == 5
+    comparative = [a for a in settings.analyses if a.measure in ("OR", "RR", "RD")]
+    assert len(rows) == len(sof) == len(comparative) == 8
 
     def fmt(x, lo, hi):
         return f"{x:.2f} [{lo:.2f}, {hi:.2f}]"
@@ -132,7 +133,8 @@ def test_summary_table_prints_the_csv(rendered):
             & (pooled["method"] == "REML")
             & (pooled["test"] == "z")
         ].iloc[0]
-        assert r["or"] == p["estimate_bt"] and r["or_pi_high"] == p["pi_high_bt"]
+        own = r["measure"].lower()  # the analysis's own measure is its primary model's row
+        assert r[own] == p["estimate_bt"] and r[f"{own}_pi_high"] == p["pi_high_bt"]
 
 
 def test_summary_of_findings_matches_metafor(rendered):

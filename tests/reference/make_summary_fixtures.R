@@ -15,7 +15,8 @@
 #   acr     median control-arm proportion of the included studies, the
 #           corresponding treatment risk from the OR (Cochrane Handbook
 #           14.1.5.1) at the estimate and CI bounds
-#   ois     power.prop.test(p1 = acr, p2 = 1.25 * acr, power = 0.8,
+#   ois     power.prop.test(p1 = acr, p2 = 1.25 * acr (0.75 * acr for harms,
+#           whose favourable direction is lower), power = 0.8,
 #           sig.level = 0.05, tol = 1e-12)$n, unrounded, per arm
 # plus power.prop.test n for a grid of control rates and relative changes
 # (pairs whose p2 would reach 1 are left out).
@@ -33,7 +34,7 @@ suppressPackageStartupMessages({
 
 eff <- read.csv("results/tables/effects.csv", stringsAsFactors = FALSE)
 analyses <- c("response_24h", "response_d28", "remission_24h", "remission_d28",
-              "remission_w4")
+              "remission_w4", "dissociation_rr", "bp_increase_rr", "nausea_rr")
 
 bt_fit <- function(yi, vi, transf) {
   fit <- rma(yi, vi, method = "REML", test = "z",
@@ -60,8 +61,10 @@ for (a in analyses) {
   pl <- escalc(measure = "PLO", xi = d$events_treat, ni = d$n_treat)
   plo <- bt_fit(pl$yi, pl$vi, transf.ilogit)
   acr <- median(di$events_ctrl / di$n_ctrl)
-  ois <- power.prop.test(p1 = acr, p2 = 1.25 * acr, power = 0.8, sig.level = 0.05,
-                         tol = 1e-12)$n
+  # the change in the direction of benefit: harms (favourable: lower in config.yaml) fall
+  lower <- a %in% c("dissociation_rr", "bp_increase_rr", "nausea_rr")
+  ois <- power.prop.test(p1 = acr, p2 = (if (lower) 0.75 else 1.25) * acr, power = 0.8,
+                         sig.level = 0.05, tol = 1e-12)$n
   out$analyses[[a]] <- list(
     inputs = list(study_id = d$study_id, included = inc,
                   events_treat = d$events_treat, n_treat = d$n_treat,
