@@ -52,7 +52,9 @@ t0 = time.perf_counter()
 proc = subprocess.run(sys.argv[2:], cwd=sys.argv[1], capture_output=True, text=True)
 wall = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"wall": wall, "peak_kb": peak, "rc": proc.returncode,
+rules = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines()
+         if ln.strip().startswith(("rule ", "localrule "))]
+print(json.dumps({"wall": wall, "peak_kb": peak, "rc": proc.returncode, "rules": rules,
                   "stdout": proc.stdout[-20000:], "stderr": proc.stderr[-20000:]}))
 """
 
@@ -134,8 +136,9 @@ def copy_workflow(dest: Path) -> None:
 def rules_ran(res: dict) -> list[str]:
     """Rule names of the jobs Snakemake ran (its 'rule X:' / 'localrule X:' lines)."""
     names = []
-    for line in (res["stdout"] + res["stderr"]).splitlines():
-        line = line.strip()
+    # the wrapper keeps every rule line (the output itself is cut to its last 20 000 characters,
+    # and a job's input list can be longer than that)
+    for line in res.get("rules", []):
         for prefix in ("localrule ", "rule "):
             if line.startswith(prefix) and line.endswith(":"):
                 names.append(line[len(prefix) : -1])
