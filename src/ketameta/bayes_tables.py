@@ -6,7 +6,8 @@ config):
 - ``model = bayes_nn, method = exact``: the normal-normal model on ``yi``/``vi`` by quadrature
   over tau (:mod:`ketameta.bayes_exact`, Röver 2020's approach), always, since it costs
   milliseconds;
-- ``model = bayes_nn, method = mcmc``: the same model sampled with NUTS (nutpie), checked
+- ``model = bayes_nn, method = mcmc``: the same model sampled with NUTS (nutpie; analyses with at
+  least two trials: for one trial the exact posterior is the whole answer), checked
   against the exact posterior: a summary more than 3 Monte Carlo standard errors away is flagged
   in ``note`` (``flags`` holds failed sampler diagnostics);
 - ``model = bayes_binomial, method = mcmc``: the binomial-normal model on the raw counts (arm
@@ -232,6 +233,10 @@ def bayes_rows(
             row = _base(spec.name, spec.measure, k, n, "bayes_nn", "exact", label)
             rows.append(_bt({**row, **fields}, spec.measure))
     if not cfg["mcmc"] or which == "exact":
+        return rows
+    if k < 2:
+        # one trial: nothing between trials to learn, tau is its prior; the exact posterior is
+        # the answer, and NUTS in that funnel (one theta, tau free) diverges and misses it
         return rows
     from ketameta.bayes import compare_to_exact, default_sampler
 

@@ -352,6 +352,8 @@ def claims_table(claims: list[dict], settings, pooled: pd.DataFrame) -> pd.DataF
         own = _primary(pooled, name, primary)
         bt = _bt(own)
         verdict, reason = _verdict(claim, bt["ci_low"], bt["ci_high"])
+        if own is not None and int(own["k"]) == 1:
+            reason += "; one trial only: the verdict is that trial's"
         fits = pooled[
             (pooled["analysis"] == name)
             & (pooled["subgroup"].fillna("") == "")
