@@ -140,16 +140,9 @@ def cmd_verify(args) -> int:
             file=sys.stderr,
         )
         return 1
-    import json
-    from pathlib import Path
+    from ketameta.verify import machines_differ
 
-    from ketameta.manifest import machine_fingerprint
-
-    try:
-        committed = json.loads((Path(args.results) / "manifest.json").read_text()).get("machine")
-    except (OSError, ValueError):
-        committed = None
-    if committed != machine_fingerprint():
+    if machines_differ(args.results):
         print(
             f"note: {args.results}/ was computed on another processor (or OpenBLAS kernel), so "
             "MCMC rows were compared by their MCSE-backed summaries and numbers to 1e-5 (see "

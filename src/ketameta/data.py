@@ -230,6 +230,11 @@ class _Checker:
             out.append(number)
         return pd.Series(out, index=self.frame.index, dtype=float)
 
+    def known_studies(self, study_ids: set[str]) -> None:
+        for idx, sid in self.frame["study_id"].items():
+            if sid not in study_ids:
+                self.fail(idx, "study_id", f"study '{sid}' is not in the studies file")
+
     def unique(self, columns: Sequence[str]) -> None:
         dup = self.frame.duplicated(subset=list(columns), keep="first")
         if dup.any():
@@ -309,9 +314,7 @@ def validate_arms(frame: pd.DataFrame, label: str, study_ids: set[str]) -> pd.Da
     if frame.empty:
         raise InputError("has a header but no arm rows", file=label)
     chk.pattern("study_id", SLUG, "a valid id (letters, digits, '_', '.', '-')")
-    for idx, sid in frame["study_id"].items():
-        if sid not in study_ids:
-            chk.fail(idx, "study_id", f"study '{sid}' is not in the studies file")
+    chk.known_studies(study_ids)
     chk.pattern("arm_id", SLUG, "a valid id (letters, digits, '_', '.', '-')")
     chk.choice("role", ROLES)
     chk.pattern("outcome", SLUG, "a valid outcome name (letters, digits, '_', '.', '-')")
@@ -419,9 +422,7 @@ def validate_contrasts(frame: pd.DataFrame, label: str, study_ids: set[str]) -> 
     if frame.empty:
         raise InputError("has a header but no contrast rows", file=label)
     chk.pattern("study_id", SLUG, "a valid id (letters, digits, '_', '.', '-')")
-    for idx, sid in frame["study_id"].items():
-        if sid not in study_ids:
-            chk.fail(idx, "study_id", f"study '{sid}' is not in the studies file")
+    chk.known_studies(study_ids)
     chk.pattern("outcome", SLUG, "a valid outcome name (letters, digits, '_', '.', '-')")
     chk.pattern("timepoint", SLUG, "a valid timepoint label (letters, digits, '_', '.', '-')")
     chk.choice("measure", CONTRAST_MEASURES)

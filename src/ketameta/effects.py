@@ -220,6 +220,11 @@ def select_rows(data: Dataset, spec: AnalysisSpec, options: EffectOptions) -> pd
                 f"{data.studies_path}",
                 key=f"analyses.{spec.name}.{key}",
             )
+    return _apply_filters(rows, spec, data)
+
+
+def _apply_filters(rows: pd.DataFrame, spec: AnalysisSpec, data: Dataset) -> pd.DataFrame:
+    """``rows`` (arm or contrast rows joined with their studies) kept by the analysis filters."""
     for column, allowed in spec.filters.items():
         if column not in rows.columns:
             raise InputError(
@@ -242,10 +247,10 @@ def compute_effects(data: Dataset, spec: AnalysisSpec, options: EffectOptions) -
         _arm_effects(data, spec, options)
         if spec.measure not in CONTRAST_ONLY_MEASURES
         else pd.DataFrame(columns=EFFECT_COLUMNS)
-    ).assign(input="arms")
+    )
     contrast = contrast_effects(data, spec, options)
     if contrast.empty:
-        return arm_based[EFFECT_COLUMNS] if len(arm_based) else pd.DataFrame(columns=EFFECT_COLUMNS)
+        return arm_based
     both = sorted(set(arm_based["study_id"]) & set(contrast["study_id"]))
     if both:
         raise InputError(
@@ -269,13 +274,7 @@ def contrast_effects(data: Dataset, spec: AnalysisSpec, options: EffectOptions) 
     ]
     if options.exclude_low_confidence and "confidence" in rows.columns:
         rows = rows[rows["confidence"] != "low"]
-    for column, allowed in spec.filters.items():
-        if column not in rows.columns:
-            raise InputError(
-                f"analysis '{spec.name}' filters on column '{column}', which the data do not have",
-                file=data.studies_path,
-            )
-        rows = rows[np.asarray(filter_mask(rows[column], allowed), dtype=bool)]
+    rows = _apply_filters(rows, spec, data)
     records = []
     for r in rows.sort_values("study_id").itertuples(index=False):
         r = r._asdict()

@@ -340,7 +340,7 @@ def _multiverse(table: pd.DataFrame, choices: pd.DataFrame, settings) -> dict | 
     the estimate most (largest spread of their choices' medians first)."""
     if table is None or table.empty:
         return None
-    from ketameta.multiverse import summary
+    from ketameta.multiverse import axes, summary
 
     head = summary(table)
     measures = []
@@ -386,9 +386,7 @@ def _multiverse(table: pd.DataFrame, choices: pd.DataFrame, settings) -> dict | 
         "share_benefit": f"{head['share_benefit']:.0%}" if head["estimated"] else "NA",
         "measures": measures,
         "min_k": mv["min_k"],
-        "axes": [
-            (a, len(levels)) for a, levels in _mv_axes(mv) if a not in ("framework",) and levels
-        ],
+        "axes": [(a, len(levels)) for a, levels in axes(mv) if a != "framework" and levels],
     }
 
 
@@ -486,12 +484,6 @@ def _safety(safety: pd.DataFrame, settings) -> list[dict]:
             }
         )
     return out
-
-
-def _mv_axes(mv: dict):
-    from ketameta.multiverse import axes
-
-    return axes(mv)
 
 
 def _prior_text(p: dict) -> str:

@@ -121,7 +121,7 @@ def safety_counts(data, cfg: dict, options) -> pd.DataFrame:
     return counts.sort_values(["outcome", "study_id"], kind="stable", ignore_index=True)
 
 
-def _row(outcome, measure, method, primary, part, res: dict, level: float) -> dict:
+def _row(outcome, measure, method, primary, part, res: dict) -> dict:
     from ketameta.effects import back_transform
 
     a, n1 = part["events_treat"].sum(), part["n_treat"].sum()
@@ -170,12 +170,12 @@ def safety_table(counts: pd.DataFrame, cfg: dict, level: float = 0.95) -> pd.Dat
             mh["note"] = "; ".join(
                 x for x in ("no continuity correction in the pooled estimate", mh["note"]) if x
             )
-            rows.append(_row(outcome, measure, "MH", cfg["primary"] == "MH", part, mh, level))
+            rows.append(_row(outcome, measure, "MH", cfg["primary"] == "MH", part, mh))
             yi, vi = binary_effects(measure, a, n1, c, n2, add=0.5, to="only0", drop00=True)
             re = rma(yi, vi, method="REML", test="z", level=level).to_dict()
             if len(part) < 2:
                 re = {"note": "k = 1: no random-effects model"}
-            rows.append(_row(outcome, measure, "REML", cfg["primary"] == "REML", part, re, level))
+            rows.append(_row(outcome, measure, "REML", cfg["primary"] == "REML", part, re))
     return pd.DataFrame(rows, columns=SAFETY_COLUMNS)
 
 

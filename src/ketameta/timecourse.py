@@ -56,6 +56,22 @@ TIMECOURSE_COLUMNS = [
 ]
 
 
+def check_data(cfg: dict, data, label: str) -> None:
+    """Before any job: every followed outcome is binary (odds ratios and proportions)."""
+    from ketameta.errors import InputError
+
+    arms = data.arms
+    for i, outcome in enumerate(cfg["outcomes"]):
+        rows = arms[arms["outcome"] == outcome]
+        if len(rows) and not rows["events"].notna().all():
+            raise InputError(
+                f"outcome '{outcome}' is continuous; the time course follows binary outcomes "
+                "(odds ratios and proportions)",
+                file=label,
+                key=f"timecourse.outcomes[{i}]",
+            )
+
+
 def timepoint_effects(data, outcome: str, measure: str, options) -> pd.DataFrame:
     """Study-level effects of ``outcome`` at every timepoint with a place on the time axis."""
     from ketameta.effects import compute_effects

@@ -295,17 +295,21 @@ def _files(root: Path) -> set[str]:
     }
 
 
-def machines_differ(committed: Path, regenerated: Path) -> bool:
+def _machine(root: Path):
+    try:
+        return json.loads((Path(root) / "manifest.json").read_text()).get("machine")
+    except (OSError, ValueError):
+        return None
+
+
+def machines_differ(committed: Path, regenerated: Path | None = None) -> bool:
     """Whether two ``results/`` trees were computed on different processors (by their
-    manifests' ``machine`` fingerprints; a manifest without one counts as another machine)."""
+    manifests' ``machine`` fingerprints; a manifest without one counts as another machine);
+    without ``regenerated``, whether ``committed`` was computed on another one than this."""
+    from ketameta.manifest import machine_fingerprint
 
-    def machine(root: Path):
-        try:
-            return json.loads((root / "manifest.json").read_text()).get("machine")
-        except (OSError, ValueError):
-            return None
-
-    a, b = machine(Path(committed)), machine(Path(regenerated))
+    a = _machine(committed)
+    b = _machine(regenerated) if regenerated is not None else machine_fingerprint()
     return a is None or b is None or a != b
 
 

@@ -61,13 +61,14 @@ def load_data(settings: Settings):
     )
 
 
-def effects_table(settings: Settings):
-    """Study-level effects of every configured analysis, in config order."""
+def effects_table(settings: Settings, data=None):
+    """Study-level effects of every configured analysis, in config order (``data``: the loaded
+    data set, read from the settings' files when None)."""
     import pandas as pd
 
     from ketameta.effects import EFFECT_COLUMNS, compute_effects
 
-    data = load_data(settings)
+    data = load_data(settings) if data is None else data
     parts = [compute_effects(data, spec, settings.effect_options) for spec in settings.analyses]
     parts = [p for p in parts if not p.empty]
     if not parts:
@@ -84,26 +85,20 @@ def prepare(config: dict, root: str | Path, label: str) -> Settings:
 
 
 def checked_effects_table(settings: Settings, label: str):
-    """:func:`effects_table`, after checking the multiverse against the data; an error about a
-    config key that the data contradict (a column the data lack) names the config file
-    ``label``."""
+    """:func:`effects_table`, after checking the multiverse and the time course against the
+    data (read once); an error about a config key that the data contradict (a column the data
+    lack) names the config file ``label``."""
     try:
+        data = load_data(settings)
         if "multiverse" in settings.raw:
             from ketameta.multiverse import check_data
 
-            check_data(settings.raw["multiverse"], load_data(settings), label)
+            check_data(settings.raw["multiverse"], data, label)
         if "timecourse" in settings.raw:
-            arms = load_data(settings).arms
-            for i, outcome in enumerate(settings.raw["timecourse"]["outcomes"]):
-                rows = arms[arms["outcome"] == outcome]
-                if len(rows) and not rows["events"].notna().all():
-                    raise InputError(
-                        f"outcome '{outcome}' is continuous; the time course follows binary "
-                        "outcomes (odds ratios and proportions)",
-                        file=label,
-                        key=f"timecourse.outcomes[{i}]",
-                    )
-        return effects_table(settings)
+            from ketameta.timecourse import check_data
+
+            check_data(settings.raw["timecourse"], data, label)
+        return effects_table(settings, data)
     except InputError as exc:
         if exc.key and not exc.file:
             raise InputError(exc.message, file=label, key=exc.key) from None
@@ -180,22 +175,23 @@ def step_tables(settings: Settings, effects_out, pooled_out, outdir) -> None:
     step_effects(settings, effects_out)
     step_pooled(settings, effects_out, pooled_out)
     step_diagnostics(settings, effects_out, outdir)
+    data = load_data(settings) if {"safety", "timecourse"} & set(settings.raw) else None
     if "safety" in settings.raw:
-        step_safety(settings, outdir)
+        step_safety(settings, outdir, data)
     if "timecourse" in settings.raw:
-        step_timecourse(settings, outdir)
+        step_timecourse(settings, outdir, data)
 
 
 SAFETY_TABLES = ("safety", "safety_studies")
 TIMECOURSE_TABLES = ("timecourse", "timecourse_trend")
 
 
-def step_timecourse(settings: Settings, outdir) -> None:
+def step_timecourse(settings: Settings, outdir, data=None) -> None:
     """``timecourse.csv`` and ``timecourse_trend.csv`` (see :mod:`ketameta.timecourse`)."""
     from ketameta.timecourse import timecourse_tables
 
     table, trend = timecourse_tables(
-        load_data(settings),
+        load_data(settings) if data is None else data,
         settings.raw["timecourse"],
         settings.effect_options,
         settings.raw["frequentist"]["level"],
@@ -222,7 +218,7 @@ def step_timecourse_figures(settings: Settings, tables_dir, outdir) -> None:
             )
 
 
-def step_safety(settings: Settings, outdir) -> None:
+def step_safety(settings: Settings, outdir, data=None) -> None:
     """``safety.csv`` (pooled harms: MH and REML, RR and RD, NNH) and ``safety_studies.csv``
     (each trial's counts, RR and RD per harm outcome)."""
     import pandas as pd
@@ -230,7 +226,8 @@ def step_safety(settings: Settings, outdir) -> None:
     from ketameta.safety import per_study_effects, safety_counts, safety_table
 
     cfg = settings.raw["safety"]
-    counts = safety_counts(load_data(settings), cfg, settings.effect_options)
+    data = load_data(settings) if data is None else data
+    counts = safety_counts(data, cfg, settings.effect_options)
     table = safety_table(counts, cfg, settings.raw["frequentist"]["level"])
     write_csv(Path(outdir) / "safety.csv", table)
     studies = pd.concat(
