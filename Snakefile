@@ -46,6 +46,11 @@ EXTRA_TABLES = (list(SAFETY_TABLES) if "safety" in SETTINGS.raw else []) + (
 DIAGNOSTICS = list(DIAGNOSTIC_TABLES) + EXTRA_TABLES
 REPORT_FILES = {k: [str(p) for p in v] for k, v in report_outputs("results/report.md", SETTINGS).items()}
 CLAIMS = [config["report"]["claims"]] if config.get("report", {}).get("claims") else []
+REPLICATIONS = [
+    str(p.relative_to(Path(workflow.basedir).resolve()))
+    for p in (SETTINGS.replications_path, SETTINGS.replication_counts_path)
+    if p is not None
+]
 BATCHES = multiverse_batches(SETTINGS)
 MULTIVERSE = (
     {
@@ -242,6 +247,7 @@ rule report:
         figures=FIGURES,
         posteriors="results/posteriors",
         claims=CLAIMS,
+        replications=REPLICATIONS,
         multiverse=MULTIVERSE["tables"],
         multiverse_figures=MULTIVERSE["figures"],
         studies=config["data"]["studies"],

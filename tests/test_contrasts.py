@@ -12,7 +12,7 @@ from conftest import REPO
 
 from ketameta.config import load_settings
 from ketameta.errors import InputError
-from ketameta.workflow import effects_table
+from ketameta.workflow import effects_table, load_data
 
 HEADER = "study_id,outcome,timepoint,measure,estimate,ci_low,ci_high,se,yi,vi,source\n"
 
@@ -37,15 +37,17 @@ def _settings(workdir, rows: str, header: str = HEADER):
 def test_ratio_with_ci_is_logged_and_its_se_read_from_the_ci(workdir):
     """OR 2.0 (95% CI 1.2 to 3.5), a test input: yi = ln 2 = 0.693147...;
     se = (ln 3.5 - ln 1.2) / (2 x 1.959964) = (1.252763 - 0.182322) / 3.919928 = 0.273077."""
-    s = _settings(workdir, "canuso2018,response,24h,OR,2.0,1.2,3.5,,,,test input\n")
+    s = _settings(workdir, "fu2020_aspire1,response,24h,OR,2.0,1.2,3.5,,,,test input\n")
     eff = effects_table(s)
-    row = eff[(eff["analysis"] == "response_24h") & (eff["study_id"] == "canuso2018")].iloc[0]
+    row = eff[(eff["analysis"] == "response_24h") & (eff["study_id"] == "fu2020_aspire1")].iloc[0]
     assert row["input"] == "contrast" and bool(row["included"])
     assert row["yi"] == pytest.approx(0.6931472, abs=1e-7)
     assert math.sqrt(row["vi"]) == pytest.approx(0.273077, abs=1e-6)
     # the arm-level trials of the analysis are still there, computed from their counts
     arms = eff[(eff["analysis"] == "response_24h") & (eff["input"] == "arms")]
-    assert len(arms) == 4
+    raw = load_data(s).arms
+    held = raw[(raw["outcome"] == "response") & (raw["timepoint"] == "24h")]["study_id"]
+    assert sorted(arms["study_id"]) == sorted(held.unique())
 
 
 def test_other_levels_and_difference_measures(workdir):

@@ -245,7 +245,10 @@ def _settings_with_claims(tmp_path: Path, text: str):
     cfg = {
         **raw,
         "data": {"studies": "data/studies.csv", "arms": "data/arms.csv"},
-        "report": {**raw["report"], "claims": "claims.yaml"},
+        "report": {
+            **{k: v for k, v in raw["report"].items() if k != "replications"},
+            "claims": "claims.yaml",
+        },
     }
     return settings_from_dict(cfg, tmp_path, "cfg.yaml")
 
@@ -456,7 +459,10 @@ def test_risk_of_bias_flag_counts_participants_in_high_risk_trials(tmp_path):
     effects = effects_table(settings)
     counts = effects[effects["analysis"] == "response_24h"].set_index("study_id")
     n = counts["n_treat"] + counts["n_ctrl"]
-    for high, flagged in ((["daly2018"], "no"), (["daly2018", "murrough2013"], "yes")):
+    for high, flagged in (
+        (["daly2018"], "no"),
+        (["daly2018", "murrough2013", "canuso2018"], "yes"),
+    ):
         studies["rob_overall"] = ["high" if s in high else "low" for s in studies["study_id"]]
         studies.loc[studies["study_id"] == "lii2023", "rob_overall"] = ""
         studies.to_csv(tmp_path / "data/studies.csv", index=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -166,12 +167,17 @@ def test_report_differences_show_where_lines_part(twin):
     committed, regenerated = twin
     report = regenerated / "report.md"
     lines = report.read_text().splitlines(keepends=True)
-    i = next(n for n, line in enumerate(lines) if "4.84 [1.68, 13.93]" in line)
-    lines[i] = lines[i].replace("4.84 [1.68, 13.93]", "4.85 [1.68, 13.93]")
+    i, old = next(
+        (n, m.group(0))
+        for n, line in enumerate(lines)
+        if (m := re.search(r"\d+\.\d\d \[\d+\.\d\d, \d+\.\d\d\]", line))
+    )
+    new = f"{float(old.split()[0]) + 0.01:.2f} {old.split(' ', 1)[1]}"
+    lines[i] = lines[i].replace(old, new, 1)
     report.write_text("".join(lines))
     diffs = compare_results(committed, regenerated)
     assert len(diffs) == 1 and diffs[0].where.startswith(f"line {i + 1}, column ")
-    assert "4.84" in diffs[0].committed and "4.85" in diffs[0].regenerated
+    assert old in diffs[0].committed and new in diffs[0].regenerated
 
 
 def test_manifest_compares_inputs_not_environment(twin):

@@ -32,7 +32,15 @@ def cmd_validate(args) -> int:
 
         mv = settings.raw["multiverse"]
         print(f"multiverse: {len(expand(mv))} specifications in {len(batch_ids(mv))} batches")
-    print("ok: config and data are valid")
+    from ketameta.data import load_dataset
+    from ketameta.datacheck import check_beside
+
+    paths = settings.data_paths
+    data = load_dataset(paths["studies"], paths["arms"])
+    flags = check_beside(paths["arms"], data)
+    for line in flags:
+        print(f"warning: {line}")
+    print("ok: config and data are valid" + (f" ({len(flags)} warnings)" if flags else ""))
     return 0
 
 

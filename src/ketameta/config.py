@@ -163,6 +163,8 @@ class Settings:
     arms_path: Path
     claims_path: Path | None = None
     contrasts_path: Path | None = None
+    replications_path: Path | None = None
+    replication_counts_path: Path | None = None
 
     @property
     def data_paths(self) -> dict[str, Path]:
@@ -262,6 +264,23 @@ def settings_from_dict(config: Any, root: str | Path = ".", label: str = "config
                 key="report.claims",
             )
         read_claims(claims, cfg, cfg["report"]["claims"])
+    replications, replication_counts = None, None
+    if cfg["report"].get("replications"):
+        from ketameta.replication import read_counts, read_replications
+
+        key = "report.replications"
+        replications = check_data_path(cfg["report"]["replications"], root, label, key)
+        if not replications.is_file():
+            raise InputError(
+                f"replications file '{cfg['report']['replications']}' not found",
+                file=label,
+                key=key,
+            )
+        doc = read_replications(replications, cfg, cfg["report"]["replications"])
+        if doc.get("counts"):
+            rlabel = cfg["report"]["replications"]
+            replication_counts = check_data_path(doc["counts"], root, rlabel, "counts")
+            read_counts(replication_counts, doc, doc["counts"])
     return Settings(
         raw=cfg,
         root=root,
@@ -269,6 +288,8 @@ def settings_from_dict(config: Any, root: str | Path = ".", label: str = "config
         arms_path=arms,
         claims_path=claims,
         contrasts_path=contrasts,
+        replications_path=replications,
+        replication_counts_path=replication_counts,
     )
 
 

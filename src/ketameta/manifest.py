@@ -143,6 +143,11 @@ def build_manifest(
         name: {"path": _rel(path, root), "sha256": sha256_file(path)}
         for name, path in settings.data_paths.items()
     }
+    # files the report reads beside the data: the claims and the published results recomputed
+    for name in ("claims", "replications", "replication_counts"):
+        path = getattr(settings, f"{name}_path", None)
+        if path is not None and Path(path).is_file():
+            inputs[name] = {"path": _rel(path, root), "sha256": sha256_file(path)}
     config = {"sha256_canonical": canonical_config_sha256(settings.raw)}
     if config_path is not None and Path(config_path).is_file():
         config["path"] = _rel(config_path, root)

@@ -453,6 +453,52 @@ def _timecourse(table: pd.DataFrame, trend: pd.DataFrame, settings) -> list[dict
     return out
 
 
+def _replications(table: pd.DataFrame, settings) -> list[dict]:
+    """Per published result: its steps (published, recomputed from the review's numbers, with
+    ours, ...) and the review's own words from the replications file."""
+    if table is None or table.empty:
+        return []
+    from ketameta.replication import read_replications
+
+    doc = read_replications(settings.replications_path, settings.raw)
+    targets = {t["id"]: t for t in doc["replications"]}
+    out = []
+    for rep, part in table.groupby("replication", sort=False):
+        t = targets.get(rep, {})
+        ratio = part["measure"].iloc[0] in ("OR", "RR")
+        steps = []
+        for r in part.itertuples():
+            vs = ""
+            if pd.notna(r.vs_published):
+                vs = f"x{r.vs_published:.2f}" if ratio else f"{r.vs_published:+.2f}"
+            steps.append(
+                {
+                    "step": r.step,
+                    "model": r.model if isinstance(r.model, str) else "",
+                    "k": r.k,
+                    "est": _est(r.estimate, r.ci_low, r.ci_high)
+                    if pd.notna(r.estimate)
+                    else "not computed",
+                    "vs": vs,
+                    "note": r.note if isinstance(r.note, str) else "",
+                    "trials": r.trials if isinstance(r.trials, str) else "",
+                }
+            )
+        out.append(
+            {
+                "id": rep,
+                "review": t.get("review", ""),
+                "comparison": t.get("comparison", ""),
+                "what": f"{t.get('outcome', '')} at {t.get('timepoint', '')}, "
+                f"{part['measure'].iloc[0]}",
+                "source": t.get("source", ""),
+                "explanation": t.get("explanation", ""),
+                "steps": steps,
+            }
+        )
+    return out
+
+
 def _safety(safety: pd.DataFrame, settings) -> list[dict]:
     """The report's harms table: per outcome the primary RR and RD, NNH and the REML RR."""
     if safety is None or safety.empty:
@@ -621,6 +667,9 @@ def render_markdown(
             },
             sof_opts=rep["summary"],
             safety=_safety(whole("safety"), settings) if "safety" in settings.raw else None,
+            replications=_replications(whole("replications"), settings)
+            if settings.replications_path
+            else [],
             timecourse=_timecourse(whole("timecourse"), whole("timecourse_trend"), settings)
             if "timecourse" in settings.raw
             else None,

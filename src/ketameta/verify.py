@@ -381,7 +381,15 @@ def copy_workflow(root: Path, dest: Path, settings, config_path: Path) -> Path:
         cfg_rel = Path("config") / ("verify_" + config_path.name)
     (dest / cfg_rel).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(config_path, dest / cfg_rel)
-    extra = [settings.claims_path] if settings.claims_path else []
+    extra = [
+        p
+        for p in (
+            settings.claims_path,
+            settings.replications_path,
+            settings.replication_counts_path,
+        )
+        if p
+    ]
     for path in (*settings.data_paths.values(), *extra):
         rel = Path(path).resolve().relative_to(root.resolve())
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -143,7 +143,8 @@ def _validation_fingerprint(settings: Settings) -> str:
     import json
 
     h = hashlib.sha256(json.dumps(settings.raw, sort_keys=True, default=str).encode())
-    for path in (*settings.data_paths.values(), settings.claims_path):
+    extra = (settings.claims_path, settings.replications_path, settings.replication_counts_path)
+    for path in (*settings.data_paths.values(), *extra):
         if path is not None and Path(path).is_file():
             h.update(Path(path).read_bytes())
     for path in sorted(Path(__file__).parent.rglob("*")):
@@ -483,7 +484,10 @@ def report_outputs(out_md: str | Path, settings: Settings) -> dict[str, list[Pat
     out_md = Path(out_md)
     return {
         "html": [out_md.with_suffix(".html")],
-        "tables": [out_md.parent / "tables" / f"{t}.csv" for t in REPORT_TABLES],
+        "tables": [
+            out_md.parent / "tables" / f"{t}.csv"
+            for t in (*REPORT_TABLES, *(("replications",) if settings.replications_path else ()))
+        ],
         "flows": [out_md.parent / "figures" / f"flow_{a.name}.svg" for a in settings.analyses],
     }
 
@@ -540,6 +544,16 @@ def step_report(
         "study_flow": study_flow(settings, data, effects),
         "included_studies": included_studies(data, effects),
     }
+    if settings.replications_path:
+        from ketameta.replication import read_counts, read_replications, replication_table
+
+        doc = read_replications(settings.replications_path, settings.raw)
+        counts = (
+            read_counts(settings.replication_counts_path, doc)
+            if settings.replication_counts_path
+            else None
+        )
+        computed["replications"] = replication_table(doc, counts, data, settings)
     for path in paths["tables"]:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_csv(path, computed[path.stem])

@@ -140,15 +140,16 @@ ds_code <- list(
     "debruin <- with(dat.debruin2009, data.frame(study = author, xi = xi, ni = ni,",
     "scq = scq, ethnicity = ethnicity, patients = patients))"),
   ketamine_24h = paste(
-    "ketamine_24h <- data.frame(study = c('lii2023', 'lapidus2014', 'murrough2013', 'daly2018'),",
-    "ai = c(12L, 8L, 30L, 12L), n1i = c(20L, 18L, 47L, 34L),",
-    "ci = c(10L, 1L, 7L, 1L), n2i = c(20L, 18L, 25L, 33L));",
+    "ketamine_24h <- data.frame(study = c('lii2023', 'lapidus2014', 'murrough2013', 'daly2018', 'canuso2018'),",
+    "ai = c(12L, 8L, 30L, 12L, 19L), n1i = c(20L, 18L, 47L, 34L, 35L),",
+    "ci = c(10L, 1L, 7L, 1L, 9L), n2i = c(20L, 18L, 25L, 33L, 31L));",
     "ketamine_24h$bi <- ketamine_24h$n1i - ketamine_24h$ai;",
     "ketamine_24h$di <- ketamine_24h$n2i - ketamine_24h$ci;",
     "studies <- read.csv(file.path('data', 'raw', 'studies.csv'), stringsAsFactors = FALSE);",
     "ix <- match(ketamine_24h$study, studies$study_id);",
     "ketamine_24h$drug <- studies$drug[ix]; ketamine_24h$year <- studies$year[ix];",
-    "ketamine_24h$route <- studies$route[ix]")
+    "ketamine_24h$route <- studies$route[ix];",
+    "ketamine_24h$comparator_type <- studies$comparator_type[ix]")
 )
 for (nm in names(ds_code)) eval(parse(text = ds_code[[nm]]), envir = globalenv())
 if (anyNA(ketamine_24h$drug)) stop("ketamine_24h: study ids not found in data/raw/studies.csv")
@@ -157,13 +158,13 @@ ds_desc <- list(
   bcg = "metadat::dat.bcg, BCG vaccine trials (13); ai=tpos, bi=tneg, ci=cpos, di=cneg; covariates ablat (absolute latitude), year, alloc (allocation: alternate/random/systematic)",
   bangert = "metadat::dat.bangertdrowns2004, writing-to-learn interventions (48 studies), standardised mean differences yi/vi as published in the data set; covariates length (weeks), grade (school grade 1-4, coded as character so it is a factor), feedback (0/1, one NA), meta (0/1)",
   debruin = "metadat::dat.debruin2009, proportion of HAART-adherent patients under standard care (xi of ni, 13 studies); covariates scq (standard care quality), ethnicity, patients (starting/continuing)",
-  ketamine_24h = "response at 24 h (lii2023: day 1), ketamine/esketamine vs control, counts as in make_fixtures.R; covariates drug, year, route joined from data/raw/studies.csv by study_id"
+  ketamine_24h = "response at 24 h (lii2023: day 1), ketamine/esketamine vs control, counts as in make_fixtures.R; covariates drug, year, route, comparator_type joined from data/raw/studies.csv by study_id"
 )
 
 covariate_cols <- list(bcg = c("ablat", "year", "alloc"),
                        bangert = c("length", "grade", "feedback", "meta"),
                        debruin = c("scq", "ethnicity", "patients"),
-                       ketamine_24h = c("drug", "year", "route"))
+                       ketamine_24h = c("drug", "year", "route", "comparator_type"))
 
 col_json <- function(x) if (is.character(x)) chrv(x) else if (is.integer(x)) intv(x) else numv(x)
 
@@ -316,7 +317,8 @@ sg_specs <- list(
   list("bcg:OR", "alloc"),
   list("bangert:SMD", "grade"),
   list("debruin:PLO", "patients"),
-  list("ketamine_24h:OR", "drug")   # esketamine has a single study (k = 1 level)
+  list("ketamine_24h:OR", "drug"),   # ketamine 3 studies, esketamine 2
+  list("ketamine_24h:OR", "comparator_type")   # midazolam (active_placebo) has a single study
 )
 sg_methods <- c("REML", "DL")
 

@@ -40,6 +40,7 @@ hours <- function(tp) {
   if (length(m)) return(24 * (as.numeric(m[2]) + as.numeric(m[3])) / 2)
   if (grepl("^d[0-9]+$", tp)) return(24 * as.numeric(sub("d", "", tp)))
   if (grepl("^w[0-9]+$", tp)) return(24 * 7 * as.numeric(sub("w", "", tp)))
+  if (grepl("^m[0-9]+$", tp)) return(24 * 30 * as.numeric(sub("m", "", tp)))  # month = 30 days
   NA
 }
 num <- function(x) if (length(x) == 1 && is.finite(x)) x else NULL
