@@ -385,8 +385,11 @@ def _assert_close(check: bayes.ExactCheck, ref) -> None:
 def test_normal_long_run_matches_exact(long_sampler, dataset, kind):
     y, v = _yv(dataset)
     prior = TAU_PRIORS[kind]
-    # 0.95 for every prior, the least a half-Cauchy prior needs (the default for it is 0.99)
-    res = long_sampler.fit_normal(y, v, MU_NORMAL, prior, seed=2024, target_accept=0.95, **LONG)
+    # the package's defaults: 0.99 for a half-Cauchy prior, 0.95 for the others (0.95 is the
+    # least a half-Cauchy prior needs; on the 5-trial response data it left 3 divergences and
+    # the lower predictive quantile 3.1 MCSE off the exact one, for this seed)
+    accept = 0.99 if kind == "halfcauchy" else 0.95
+    res = long_sampler.fit_normal(y, v, MU_NORMAL, prior, seed=2024, target_accept=accept, **LONG)
     ex = exact_posterior(y, v, mu_prior=MU_NORMAL, tau_prior=prior)
     check = bayes.compare_to_exact(res, ex)
     if dataset.endswith("first2") and kind == "halfcauchy":

@@ -107,3 +107,72 @@ def test_outcome_without_data_gets_an_empty_figure(tables, tmp_path):
     table, _ = tables
     timecourse_plot(table, outcome="si_response", phi=0.9, outputs=[("svg", tmp_path / "t.svg")])
     assert svg_data(tmp_path / "t.svg")["figure"] == "empty"
+
+
+@pytest.mark.parametrize("trend", [False, True])
+def test_bayesian_multilevel_at_the_reml_variances_is_the_reml_fit(trend):
+    """The Bayesian model against the frequentist one (issue 11): with both variances held at
+    their REML values (log-normal priors on sigma^2 of sd 1e-4 around them; a boundary 0 held
+    at 1e-8) and a vague prior on beta (sd 1e4), the posterior of beta is the generalised least
+    squares fit of rma_mv (itself checked against metafor above): same estimates and SEs."""
+    import numpy as np
+    import pandas as pd
+
+    from ketameta.bayes_exact import TauPrior
+    from ketameta.bayes_multilevel import exact_posterior, timecourse_design
+    from ketameta.timecourse import _fit, _usable, timepoint_effects
+
+    settings = load_settings(REPO / "config/config.yaml", root=REPO)
+    eff = timepoint_effects(load_data(settings), "response", "OR", settings.effect_options)
+    used = _usable(eff)
+    d = timecourse_design(eff, 0.9, trend=trend)
+    X = pd.DataFrame(d.X, columns=list(d.coef_names))
+    fit = _fit(used, X, 0.9, 0.95)
+    held = [TauPrior.lognormal_tau2(math.log(max(s2, 1e-8)), 1e-4) for s2 in fit.sigma2]
+    post = exact_posterior(
+        d.y,
+        d.V,
+        d.X,
+        d.Z1,
+        d.Z2,
+        beta_sd=1e4,
+        sigma_trial_prior=held[0],
+        sigma_timepoint_prior=held[1],
+        coef_names=d.coef_names,
+    )
+    assert np.allclose(post.beta_mean, fit.beta, rtol=1e-4, atol=1e-6)
+    assert np.allclose(post.beta_sd, fit.se, rtol=1e-3)
+
+
+def test_bayesian_rows_are_the_exact_posterior():
+    """timecourse_tables' Bayesian rows: the posterior median and credible interval of each
+    coefficient under the config's priors (bayes.mu_prior, bayes.tau_prior)."""
+    from ketameta.bayes_exact import TauPrior
+    from ketameta.bayes_multilevel import exact_posterior, timecourse_design
+    from ketameta.timecourse import timepoint_effects
+
+    settings = load_settings(REPO / "config/config.yaml", root=REPO)
+    data = load_data(settings)
+    bayes = {"mu_prior": {"mean": 0, "sd": 10}, "tau_prior": {"kind": "halfnormal", "scale": 0.5}}
+    table, trend = timecourse_tables(data, CFG, settings.effect_options, bayes_cfg=bayes)
+    eff = timepoint_effects(data, "response", "OR", settings.effect_options)
+    d = timecourse_design(eff, 0.9, trend=True)
+    post = exact_posterior(
+        d.y,
+        d.V,
+        d.X,
+        d.Z1,
+        d.Z2,
+        beta_sd=10.0,
+        sigma_trial_prior=TauPrior.halfnormal(0.5),
+        sigma_timepoint_prior=TauPrior.halfnormal(0.5),
+        coef_names=d.coef_names,
+    )
+    rows = trend[(trend["outcome"] == "response") & (trend["model"] == "bayes")]
+    assert list(rows["term"]) == ["intercept", "log_time"]
+    assert list(rows["estimate"]) == list(post.beta_median)
+    assert list(rows["ci_low"]) == list(post.beta_low) and list(rows["se"]) == list(post.beta_sd)
+    per = table[(table["outcome"] == "response") & (table["model"] == "bayes multilevel")]
+    reml = table[(table["outcome"] == "response") & (table["model"] == "multilevel")]
+    assert list(per["timepoint"]) == list(reml[reml["phi"] == 0.9]["timepoint"])
+    assert per["note"].str.startswith("Bayesian, exact posterior").all()

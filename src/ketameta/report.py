@@ -402,6 +402,9 @@ def _timecourse(table: pd.DataFrame, trend: pd.DataFrame, settings) -> list[dict
         if part.empty:
             continue
         multi = part[(part["model"] == "multilevel") & (part["phi"] == cfg["phi"])]
+        bayes_rows = {
+            r.timepoint: r for r in part[part["model"] == "bayes multilevel"].itertuples()
+        }
         rows = []
         for tp, grp in multi.groupby("timepoint", sort=False):
             m = grp.iloc[0]
@@ -424,6 +427,9 @@ def _timecourse(table: pd.DataFrame, trend: pd.DataFrame, settings) -> list[dict
                     "treat": arms.get("treatment", ""),
                     "ctrl": arms.get("control", ""),
                     "multi": _est(m["estimate_bt"], m["ci_low_bt"], m["ci_high_bt"]),
+                    "bayes": _est(b.estimate_bt, b.ci_low_bt, b.ci_high_bt)
+                    if (b := bayes_rows.get(tp)) is not None
+                    else "",
                 }
             )
         sens = []
@@ -438,15 +444,19 @@ def _timecourse(table: pd.DataFrame, trend: pd.DataFrame, settings) -> list[dict
             if trend is not None and len(trend)
             else pd.DataFrame()
         )
+        model = tr["model"] if "model" in tr.columns else pd.Series("REML", index=tr.index)
+        bayes_trend = {r.term: r for r in tr[model == "bayes"].itertuples()}
         trend_rows = []
-        for r in tr.itertuples():
+        for r in tr[model == "REML"].itertuples():
             bt = r.term == "intercept"
             f = math.exp if bt else (lambda x: x)
+            b = bayes_trend.get(r.term)
             trend_rows.append(
                 {
                     "term": "OR at 24 h" if bt else "change in log OR per log-unit of time",
                     "est": _est(f(r.estimate), f(r.ci_low), f(r.ci_high)),
                     "cr2": f"{_interval(f(r.ci_low_cr2), f(r.ci_high_cr2))} (df {r.df_cr2:.1f})",
+                    "bayes": _est(f(b.estimate), f(b.ci_low), f(b.ci_high)) if b else "",
                 }
             )
         out.append({"outcome": outcome, "rows": rows, "sens": sens, "trend": trend_rows})

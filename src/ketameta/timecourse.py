@@ -189,6 +189,7 @@ def multilevel_rows(eff: pd.DataFrame, outcome: str, cfg: dict, level: float) ->
 
 TREND_COLUMNS = [
     "outcome",
+    "model",
     "phi",
     "term",
     "k",
@@ -225,6 +226,7 @@ def trend_rows(eff: pd.DataFrame, outcome: str, cfg: dict, level: float) -> list
             rows.append(
                 {
                     "outcome": outcome,
+                    "model": "REML",
                     "phi": phi,
                     "term": term,
                     "k": len(used),
@@ -245,9 +247,92 @@ def trend_rows(eff: pd.DataFrame, outcome: str, cfg: dict, level: float) -> list
     return rows
 
 
-def timecourse_tables(data, cfg: dict, options, level: float = 0.95):
-    """``timecourse.csv`` (per timepoint: REML, pooled proportions, multilevel) and
-    ``timecourse_trend.csv`` (the log-time trend model with CR2 intervals)."""
+def _bayes_priors(bayes_cfg: dict) -> dict:
+    from ketameta.bayes_tables import tau_prior
+
+    mu = bayes_cfg["mu_prior"]
+    sigma = tau_prior(bayes_cfg["tau_prior"], "bayes.tau_prior")
+    return {
+        # a flat prior on beta has no marginal likelihood; N(0, 10^2) is flat in effect
+        "beta_mean": float(mu.get("mean", 0.0)),
+        "beta_sd": float(mu["sd"]) if mu.get("sd") is not None else 10.0,
+        "sigma_trial_prior": sigma,
+        "sigma_timepoint_prior": sigma,
+    }
+
+
+def bayes_rows(
+    eff: pd.DataFrame, outcome: str, cfg: dict, bayes_cfg: dict, level: float
+) -> tuple[list[dict], list[dict]]:
+    """The same multilevel models (primary ``phi``) in a Bayesian version, by the exact
+    posterior (2-D quadrature over the two standard deviations, :mod:`ketameta.bayes_multilevel`):
+    ``beta ~ N(mu_prior)``, both sigmas ``~ bayes.tau_prior``. Per-timepoint rows for
+    ``timecourse.csv`` (posterior median and equal-tailed credible interval of each log OR) and
+    trend rows for ``timecourse_trend.csv`` (``se`` = posterior sd; ``sigma2_*`` = the posterior
+    median of each variance)."""
+    from ketameta.bayes_multilevel import exact_posterior, timecourse_design
+
+    used = _usable(eff)
+    priors = _bayes_priors(bayes_cfg)
+    label = (
+        f"Bayesian, exact posterior: beta ~ N({priors['beta_mean']:g}, {priors['beta_sd']:g}^2), "
+        f"sigma_trial and sigma_timepoint ~ {priors['sigma_trial_prior'].label}"
+    )
+    rows, trend = [], []
+    phi = cfg["phi"]
+    if used["study_id"].nunique() >= 2 and len(used) >= 3:
+        d = timecourse_design(eff, phi)
+        post = exact_posterior(
+            d.y, d.V, d.X, d.Z1, d.Z2, coef_names=d.coef_names, level=level, **priors
+        )
+        for i, tp in enumerate(d.coef_names):
+            part = used[used["timepoint"] == tp]
+            n = float(part["n_treat"].sum() + part["n_ctrl"].sum())
+            values = {
+                "estimate": post.beta_median[i],
+                "ci_low": post.beta_low[i],
+                "ci_high": post.beta_high[i],
+                "note": "; ".join(filter(None, [label, post.note])),
+            }
+            h = float(part["hours"].iloc[0])
+            rows.append(
+                _row(outcome, "OR", "", tp, h, len(part), n, values, "bayes multilevel", phi)
+            )
+    if used["study_id"].nunique() >= 3 and len(used) >= 4:
+        d = timecourse_design(eff, phi, trend=True)
+        post = exact_posterior(
+            d.y, d.V, d.X, d.Z1, d.Z2, coef_names=d.coef_names, level=level, **priors
+        )
+        for i, term in enumerate(("intercept", "log_time")):
+            trend.append(
+                {
+                    "outcome": outcome,
+                    "model": "bayes",
+                    "phi": phi,
+                    "term": term,
+                    "k": len(used),
+                    "n_trials": used["study_id"].nunique(),
+                    "estimate": post.beta_median[i],
+                    "se": post.beta_sd[i],
+                    "ci_low": post.beta_low[i],
+                    "ci_high": post.beta_high[i],
+                    "se_cr2": math.nan,
+                    "df_cr2": math.nan,
+                    "ci_low_cr2": math.nan,
+                    "ci_high_cr2": math.nan,
+                    "sigma2_trial": post.sigmas["sigma_trial"]["median"] ** 2,
+                    "sigma2_timepoint": post.sigmas["sigma_timepoint"]["median"] ** 2,
+                    "note": "; ".join(filter(None, [label, post.note])),
+                }
+            )
+    return rows, trend
+
+
+def timecourse_tables(data, cfg: dict, options, level: float = 0.95, bayes_cfg=None):
+    """``timecourse.csv`` (per timepoint: REML, pooled proportions, multilevel, and the
+    Bayesian multilevel model when ``cfg["bayes"]`` and ``bayes_cfg`` are given) and
+    ``timecourse_trend.csv`` (the log-time trend model with CR2 intervals, and its Bayesian
+    version)."""
     rows, trend = [], []
     for outcome in cfg["outcomes"]:
         eff = timepoint_effects(data, outcome, "OR", options)
@@ -256,6 +341,10 @@ def timecourse_tables(data, cfg: dict, options, level: float = 0.95):
         rows += per_timepoint_rows(eff, outcome, cfg, level)
         rows += multilevel_rows(eff, outcome, cfg, level)
         trend += trend_rows(eff, outcome, cfg, level)
+        if cfg.get("bayes", True) and bayes_cfg is not None:
+            b_rows, b_trend = bayes_rows(eff, outcome, cfg, bayes_cfg, level)
+            rows += b_rows
+            trend += b_trend
     return (
         pd.DataFrame(rows, columns=TIMECOURSE_COLUMNS),
         pd.DataFrame(trend, columns=TREND_COLUMNS),

@@ -196,6 +196,7 @@ def step_timecourse(settings: Settings, outdir, data=None) -> None:
         settings.raw["timecourse"],
         settings.effect_options,
         settings.raw["frequentist"]["level"],
+        bayes_cfg=settings.raw["bayes"],
     )
     write_csv(Path(outdir) / "timecourse.csv", table)
     write_csv(Path(outdir) / "timecourse_trend.csv", trend)
