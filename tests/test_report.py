@@ -108,7 +108,7 @@ def test_summary_table_prints_the_csv(rendered):
     sof = pd.read_csv(out / "tables/summary_of_findings.csv")
     rows = _md_table((out / "report.md").read_text(), "Summary of findings")
     comparative = [a for a in settings.analyses if a.measure in ("OR", "RR", "RD")]
-    assert len(rows) == len(sof) == len(comparative) == 8
+    assert len(rows) == len(sof) == len(comparative) == 9
 
     def fmt(x, lo, hi):
         return f"{x:.2f} [{lo:.2f}, {hi:.2f}]"

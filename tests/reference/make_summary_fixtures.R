@@ -33,7 +33,7 @@ suppressPackageStartupMessages({
 })
 
 eff <- read.csv("results/tables/effects.csv", stringsAsFactors = FALSE)
-analyses <- c("response_24h", "response_d28", "remission_24h", "remission_d28",
+analyses <- c("response_24h", "response_d7", "response_d28", "remission_24h", "remission_d28",
               "remission_w4", "dissociation_rr", "bp_increase_rr", "nausea_rr")
 
 bt_fit <- function(yi, vi, transf) {
@@ -66,9 +66,10 @@ for (a in analyses) {
   ois <- power.prop.test(p1 = acr, p2 = (if (lower) 0.75 else 1.25) * acr, power = 0.8,
                          sig.level = 0.05, tol = 1e-12)$n
   out$analyses[[a]] <- list(
-    inputs = list(study_id = d$study_id, included = inc,
-                  events_treat = d$events_treat, n_treat = d$n_treat,
-                  events_ctrl = d$events_ctrl, n_ctrl = d$n_ctrl),
+    # I(): one-trial analyses stay vectors in the JSON
+    inputs = list(study_id = I(d$study_id), included = I(inc),
+                  events_treat = I(d$events_treat), n_treat = I(d$n_treat),
+                  events_ctrl = I(d$events_ctrl), n_ctrl = I(d$n_ctrl)),
     or = or, rr = rr, plo = plo,
     acr = acr,
     treat_risk = c(risk(acr, or$estimate), risk(acr, or$ci_low), risk(acr, or$ci_high)),
