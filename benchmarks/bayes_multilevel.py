@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.repeats,
                 )
             )
-            packed = [bm.pack(bm.model_data(p, sampler.bucket)[1]) for p in probs]
+            packed = [bm.pack_data(bm.model_data(p, sampler.bucket)[1]) for p in probs]
             compiled = sampler._compiled[key]
 
             def raw(i, packed=packed, compiled=compiled):

@@ -500,8 +500,28 @@ def _summarise(name: str, x: np.ndarray, level: float) -> ParameterSummary:
         )
 
 
+class FitAccess:
+    """What every MCMC result offers on top of its fields ``summaries``, ``flags`` and ``idata``
+    (:class:`MCMCResult`, :class:`ketameta.bayes_multilevel.MultilevelMCMCResult`)."""
+
+    @property
+    def ok(self) -> bool:
+        """True when no threshold failed and there is no data caveat."""
+        return self.flags == ""
+
+    def summary(self, parameter: str) -> ParameterSummary:
+        for s in self.summaries:
+            if s.parameter == parameter:
+                return s
+        raise KeyError(f"no summary {parameter!r}; have {[s.parameter for s in self.summaries]}")
+
+    def draws_of(self, name: str) -> np.ndarray:
+        """Posterior draws of a variable, shape ``(chain, draw[, study or coefficient])``."""
+        return np.asarray(self.idata["posterior"][name].values)
+
+
 @dataclass(frozen=True)
-class MCMCResult:
+class MCMCResult(FitAccess):
     """Posterior summaries, diagnostics and draws of one MCMC fit.
 
     ``family``: "normal", "binomial" or "proportion". ``summaries``: one
@@ -543,21 +563,6 @@ class MCMCResult:
     compile_seconds: float
     sample_seconds: float
     idata: xr.DataTree = field(repr=False, compare=False)
-
-    @property
-    def ok(self) -> bool:
-        """True when no threshold failed and there is no data caveat."""
-        return self.flags == ""
-
-    def summary(self, parameter: str) -> ParameterSummary:
-        for s in self.summaries:
-            if s.parameter == parameter:
-                return s
-        raise KeyError(f"no summary {parameter!r}; have {[s.parameter for s in self.summaries]}")
-
-    def draws_of(self, name: str) -> np.ndarray:
-        """Posterior draws of a variable, shape ``(chain, draw[, study])``."""
-        return np.asarray(self.idata["posterior"][name].values)
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {}

@@ -82,7 +82,6 @@ than ``z_max`` (default 4) MCSEs from the exact posterior.
 from __future__ import annotations
 
 import math
-import os
 import time
 import warnings
 from collections.abc import Sequence
@@ -93,7 +92,15 @@ import numpy as np
 from scipy import optimize
 from scipy.special import ndtr
 
-from ketameta.bayes import ParameterSummary, Thresholds
+from ketameta.bayes import (
+    FitAccess,
+    ParameterSummary,
+    Thresholds,
+    _available_cores,
+    _fresh_seed,
+    _summarise,
+    pack_data,
+)
 from ketameta.bayes_exact import TauPrior
 
 if TYPE_CHECKING:
@@ -976,13 +983,6 @@ def _layout(data: dict[str, Any]) -> list[tuple[str, int, int, tuple[int, ...]]]
     return out
 
 
-def pack(data: dict[str, Any]) -> np.ndarray:
-    """The arrays and hyperparameters as one float vector, names in sorted order."""
-    return np.concatenate(
-        [np.atleast_1d(np.asarray(data[name], dtype=float)).ravel() for name in sorted(data)]
-    )
-
-
 def _sigma_rv(name: str, kind: str, d: dict, prefix: str):
     import pymc as pm
 
@@ -1008,7 +1008,7 @@ def build_model(key: MLKey, data: dict[str, Any]) -> pm.Model:
     from pytensor.tensor.linalg import cholesky, solve_triangular
 
     with pm.Model() as model:
-        packed = pm.Data("data", pack(data))
+        packed = pm.Data("data", pack_data(data))
         d = {}
         for name, start, stop, shape in _layout(data):
             d[name] = packed[start] if not shape else packed[start:stop].reshape(shape)
@@ -1028,36 +1028,11 @@ def build_model(key: MLKey, data: dict[str, Any]) -> pm.Model:
 # --------------------------------------------------------------------------------------------
 
 
-def _summarise(name: str, x: np.ndarray, level: float) -> ParameterSummary:
-    """As :mod:`ketameta.bayes`: quantiles by ``numpy.quantile``, MCSE/ESS/R-hat by ArviZ."""
-    import arviz as az
-
-    lo_p, hi_p = (1 - level) / 2, (1 + level) / 2
-    q = np.quantile(x, [lo_p, 0.5, hi_p])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return ParameterSummary(
-            parameter=name,
-            mean=float(np.mean(x)),
-            sd=float(np.std(x, ddof=1)),
-            median=float(q[1]),
-            low=float(q[0]),
-            high=float(q[2]),
-            mcse_mean=float(az.mcse(x, method="mean")),
-            mcse_median=float(az.mcse(x, method="quantile", prob=0.5)),
-            mcse_low=float(az.mcse(x, method="quantile", prob=lo_p)),
-            mcse_high=float(az.mcse(x, method="quantile", prob=hi_p)),
-            ess_bulk=float(az.ess(x, method="bulk")),
-            ess_tail=float(az.ess(x, method="tail", prob=0.05)),
-            rhat=float(az.rhat(x, method="rank")),
-        )
-
-
 FRAME_COLUMNS = (*(f.name for f in fields(ParameterSummary)), "divergences")
 
 
 @dataclass(frozen=True)
-class MultilevelMCMCResult:
+class MultilevelMCMCResult(FitAccess):
     """Summaries and diagnostics of one MCMC fit of the multilevel model.
 
     ``summaries``: one :class:`ketameta.bayes.ParameterSummary` per coefficient (named as
@@ -1092,20 +1067,6 @@ class MultilevelMCMCResult:
     compile_seconds: float
     sample_seconds: float
     idata: xr.DataTree = field(repr=False, compare=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.flags == ""
-
-    def summary(self, parameter: str) -> ParameterSummary:
-        for s in self.summaries:
-            if s.parameter == parameter:
-                return s
-        raise KeyError(f"no summary {parameter!r}; have {[s.parameter for s in self.summaries]}")
-
-    def draws_of(self, name: str) -> np.ndarray:
-        """Draws of ``beta`` (chain, draw, coef) or a sigma (chain, draw)."""
-        return np.asarray(self.idata["posterior"][name].values)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per parameter, columns :data:`FRAME_COLUMNS` (divergences of the fit)."""
@@ -1215,18 +1176,6 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _fresh_seed() -> int:
-    # recorded in the result, so that a fit without a given seed can be reproduced
-    return int(np.random.SeedSequence().generate_state(1, np.uint32)[0])
-
-
 class MultilevelSampler:
     """Compiled nutpie models of the multilevel model keyed by :class:`MLKey`.
 
@@ -1269,7 +1218,7 @@ class MultilevelSampler:
                 self._compiled[key] = nutpie.compile_pymc_model(build_model(key, data))
             seconds = time.perf_counter() - t0
             self.compile_log.append((key, seconds))
-        return self._compiled[key].with_data(data=pack(data)), seconds
+        return self._compiled[key].with_data(data=pack_data(data)), seconds
 
     def fit(
         self,

@@ -20,10 +20,12 @@ def _settings(args):
 
 
 def cmd_validate(args) -> int:
-    from ketameta.workflow import checked_effects_table
+    from ketameta.datacheck import check_beside
+    from ketameta.workflow import checked_effects_table, load_data
 
     settings = _settings(args)
-    table = checked_effects_table(settings, args.config)
+    data = load_data(settings)
+    table = checked_effects_table(settings, args.config, data)
     for spec in settings.analyses:
         part = table[table["analysis"] == spec.name] if len(table) else table
         print(f"{spec.name}: k = {int(part['included'].sum()) if len(part) else 0}")
@@ -32,12 +34,7 @@ def cmd_validate(args) -> int:
 
         mv = settings.raw["multiverse"]
         print(f"multiverse: {len(expand(mv))} specifications in {len(batch_ids(mv))} batches")
-    from ketameta.data import load_dataset
-    from ketameta.datacheck import check_beside
-
-    paths = settings.data_paths
-    data = load_dataset(paths["studies"], paths["arms"])
-    flags = check_beside(paths["arms"], data)
+    flags = check_beside(settings.arms_path, data)
     for line in flags:
         print(f"warning: {line}")
     print("ok: config and data are valid" + (f" ({len(flags)} warnings)" if flags else ""))

@@ -230,6 +230,35 @@ class _Checker:
             out.append(number)
         return pd.Series(out, index=self.frame.index, dtype=float)
 
+    def arm_numbers(self) -> pd.DataFrame:
+        """The numbers of arm rows, as floats: ``n`` (a positive integer), ``events`` (an
+        integer from 0 to n), ``mean`` and ``sd`` (> 0); all but ``n`` may be empty."""
+        n = self.number(
+            "n",
+            integer=True,
+            allow_empty=False,
+            rule=lambda v: v > 0,
+            rule_text="is not a positive count",
+        )
+        events = self.number(
+            "events",
+            integer=True,
+            allow_empty=True,
+            rule=lambda v: v >= 0,
+            rule_text="is negative",
+        )
+        for idx in self.frame.index[events > n]:
+            self.fail(idx, "events", f"{int(events[idx])} events is more than n = {int(n[idx])}")
+        mean = self.number("mean", integer=False, allow_empty=True)
+        sd = self.number(
+            "sd",
+            integer=False,
+            allow_empty=True,
+            rule=lambda v: v > 0,
+            rule_text="is not a positive standard deviation",
+        )
+        return pd.DataFrame({"n": n, "events": events, "mean": mean, "sd": sd})
+
     def known_studies(self, study_ids: set[str]) -> None:
         for idx, sid in self.frame["study_id"].items():
             if sid not in study_ids:
@@ -330,44 +359,13 @@ def validate_arms(frame: pd.DataFrame, label: str, study_ids: set[str]) -> pd.Da
                     "derived",
                     "is empty, but a medium-confidence row must say how its numbers were derived",
                 )
-    n = chk.number(
-        "n",
-        integer=True,
-        allow_empty=False,
-        rule=lambda v: v > 0,
-        rule_text="is not a positive count",
-    )
     out = frame.copy()
-    out["n"] = n
-    if has_events:
-        out["events"] = chk.number(
-            "events",
-            integer=True,
-            allow_empty=True,
-            rule=lambda v: v >= 0,
-            rule_text="is negative",
-        )
-        for idx in frame.index:
-            if out.at[idx, "events"] > out.at[idx, "n"]:
-                chk.fail(
-                    idx,
-                    "events",
-                    f"{int(out.at[idx, 'events'])} events is more than n = {int(n[idx])}",
-                )
-    else:
-        out["events"] = math.nan
-    if has_cont:
-        out["mean"] = chk.number("mean", integer=False, allow_empty=True)
-        out["sd"] = chk.number(
-            "sd",
-            integer=False,
-            allow_empty=True,
-            rule=lambda v: v > 0,
-            rule_text="is not a positive standard deviation",
-        )
-    else:
-        out["mean"] = math.nan
-        out["sd"] = math.nan
+    # without an events column (or without mean and sd both) those numbers are empty: the row
+    # check below says which numbers a row needs
+    unused = ([] if has_events else ["events"]) + ([] if has_cont else ["mean", "sd"])
+    numbers = _Checker(frame.assign(**dict.fromkeys(unused, "")), label).arm_numbers()
+    for col in numbers.columns:
+        out[col] = numbers[col]
     for idx in frame.index:
         binary = not math.isnan(out.at[idx, "events"])
         m_ok, s_ok = (not math.isnan(out.at[idx, c]) for c in ("mean", "sd"))

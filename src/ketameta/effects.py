@@ -119,6 +119,34 @@ def continuous_effects(
     raise ValueError(f"unknown continuous measure {measure!r}")
 
 
+def two_group_effects(frame: pd.DataFrame, measure: str, options: EffectOptions):
+    """``(yi, vi)`` of treatment-vs-control rows with the columns of ``effects.csv``
+    (``events_treat``, ``n_treat``, ``mean_treat``, ``sd_treat`` and the same for ``_ctrl``):
+    binary measures with the options' zero-cell rule (studies without events, or with only
+    events, in both arms left out of the ratio measures, kept for the RD), continuous measures
+    by :func:`continuous_effects`."""
+    if measure in BINARY_MEASURES:
+        return binary_effects(
+            measure,
+            frame["events_treat"],
+            frame["n_treat"],
+            frame["events_ctrl"],
+            frame["n_ctrl"],
+            add=options.zero_cell_add,
+            to=options.zero_cell_to,
+            drop00=options.drop_double_zero and measure in RATIO_MEASURES,
+        )
+    return continuous_effects(
+        measure,
+        frame["mean_treat"],
+        frame["sd_treat"],
+        frame["n_treat"],
+        frame["mean_ctrl"],
+        frame["sd_ctrl"],
+        frame["n_ctrl"],
+    )
+
+
 def proportion_effects(measure: str, xi, ni, *, add: float = 0.5, to: str = "only0"):
     """Single-arm proportion on the logit scale (``PLO``): ``(yi, vi)`` as metafor's ``escalc``."""
     if measure != "PLO":
@@ -380,16 +408,7 @@ def _arm_effects(data: Dataset, spec: AnalysisSpec, options: EffectOptions) -> p
         return pd.DataFrame(columns=EFFECT_COLUMNS)
     m = spec.measure
     if m in BINARY_MEASURES:
-        yi, vi = binary_effects(
-            m,
-            frame["events_treat"],
-            frame["n_treat"],
-            frame["events_ctrl"],
-            frame["n_ctrl"],
-            add=options.zero_cell_add,
-            to=options.zero_cell_to,
-            drop00=options.drop_double_zero and m in RATIO_MEASURES,
-        )
+        yi, vi = two_group_effects(frame, m, options)
         a, c = frame["events_treat"], frame["events_ctrl"]
         double = ((a == 0) & (c == 0)) | ((a == frame["n_treat"]) & (c == frame["n_ctrl"]))
         zero = (a == 0) | (c == 0) | (a == frame["n_treat"]) | (c == frame["n_ctrl"])
@@ -403,15 +422,7 @@ def _arm_effects(data: Dataset, spec: AnalysisSpec, options: EffectOptions) -> p
             ),
         )
     elif m in CONTINUOUS_MEASURES:
-        yi, vi = continuous_effects(
-            m,
-            frame["mean_treat"],
-            frame["sd_treat"],
-            frame["n_treat"],
-            frame["mean_ctrl"],
-            frame["sd_ctrl"],
-            frame["n_ctrl"],
-        )
+        yi, vi = two_group_effects(frame, m, options)
         note = np.full(len(frame), "")
     else:
         yi, vi = proportion_effects(

@@ -105,27 +105,9 @@ def read_counts(path: str | Path, doc: dict, label: str | None = None) -> pd.Dat
         if trial not in trials[rep]:
             chk.fail(idx, "trial", f"'{trial}' is not a trial of replication '{rep}'")
     out = frame.copy()
-    out["n"] = chk.number(
-        "n",
-        integer=True,
-        allow_empty=False,
-        rule=lambda v: v > 0,
-        rule_text="is not a positive count",
-    )
-    out["events"] = chk.number(
-        "events", integer=True, allow_empty=True, rule=lambda v: v >= 0, rule_text="is negative"
-    )
-    out["mean"] = chk.number("mean", integer=False, allow_empty=True)
-    out["sd"] = chk.number(
-        "sd",
-        integer=False,
-        allow_empty=True,
-        rule=lambda v: v > 0,
-        rule_text="is not a positive standard deviation",
-    )
-    for idx in frame.index:
-        if out.at[idx, "events"] > out.at[idx, "n"]:
-            chk.fail(idx, "events", f"{int(out.at[idx, 'events'])} events is more than n")
+    numbers = chk.arm_numbers()
+    for col in numbers.columns:
+        out[col] = numbers[col]
     return out.drop(columns=[LINE])
 
 
@@ -191,7 +173,7 @@ def revman_smd(m1, sd1, n1, m2, sd2, n2) -> tuple[np.ndarray, np.ndarray]:
 def _effects(
     rows: pd.DataFrame, measure: str, options, smd: str = "exact"
 ) -> tuple[np.ndarray, np.ndarray]:
-    from ketameta.effects import binary_effects, continuous_effects
+    from ketameta.effects import two_group_effects
 
     if measure == "SMD" and smd == "revman":
         return revman_smd(
@@ -202,27 +184,7 @@ def _effects(
             rows["sd_ctrl"],
             rows["n_ctrl"],
         )
-
-    if measure in ("OR", "RR", "RD"):
-        return binary_effects(
-            measure,
-            rows["events_treat"],
-            rows["n_treat"],
-            rows["events_ctrl"],
-            rows["n_ctrl"],
-            add=options.zero_cell_add,
-            to=options.zero_cell_to,
-            drop00=options.drop_double_zero,
-        )
-    return continuous_effects(
-        measure,
-        rows["mean_treat"],
-        rows["sd_treat"],
-        rows["n_treat"],
-        rows["mean_ctrl"],
-        rows["sd_ctrl"],
-        rows["n_ctrl"],
-    )
+    return two_group_effects(rows, measure, options)
 
 
 def _fit(rows: pd.DataFrame, measure: str, model: dict, options, level: float) -> dict:

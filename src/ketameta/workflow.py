@@ -84,12 +84,12 @@ def prepare(config: dict, root: str | Path, label: str) -> Settings:
     return settings
 
 
-def checked_effects_table(settings: Settings, label: str):
+def checked_effects_table(settings: Settings, label: str, data=None):
     """:func:`effects_table`, after checking the multiverse and the time course against the
-    data (read once); an error about a config key that the data contradict (a column the data
-    lack) names the config file ``label``."""
+    data (read once, unless given); an error about a config key that the data contradict (a
+    column the data lack) names the config file ``label``."""
     try:
-        data = load_data(settings)
+        data = load_data(settings) if data is None else data
         if "multiverse" in settings.raw:
             from ketameta.multiverse import check_data
 
